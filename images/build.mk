@@ -1,0 +1,1 @@
+# images/: lazyshm's image format (protobuf-c), decoder CLI, fuzz harness.

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Fetch CRIU 4.1.1 from Debian's pool, verify it, apply criu-patches/series
+# in order and build the `criu` binary under build/. CRIU's source is never
+# part of this repository: only our patches are.
+#
+# The tree is re-extracted whenever the series or a patch changes, so a
+# patch that no longer applies always fails the build, naming the patch.
+set -euo pipefail
+
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+VER=4.1.1
+TARBALL=criu_${VER}.orig.tar.xz
+SHA256=f80a66cb3726bb2116266d4759ce3bcbfab7abdb6b6d430bf20dd41911717afe
+POOL_PATH=pool/main/c/criu/$TARBALL
+MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+BUILD=$TOP/build
+DL=$BUILD/dl
+SRC=$BUILD/criu-$VER
+PATCHES=$TOP/criu-patches
+
+die() { echo "build-criu: $*" >&2; exit 1; }
+
+fetch() {
+	mkdir -p "$DL"
+	if [ -f "$DL/$TARBALL" ] && echo "$SHA256  $DL/$TARBALL" | sha256sum -c --status; then
+		return 0
+	fi
+	echo "build-criu: downloading $MIRROR/$POOL_PATH"
+	rm -f "$DL/$TARBALL.part"
+	curl -fsSL --retry 3 -o "$DL/$TARBALL.part" "$MIRROR/$POOL_PATH" ||
+		die "download of $MIRROR/$POOL_PATH failed; check network access to Debian's pool"
+	if ! echo "$SHA256  $DL/$TARBALL.part" | sha256sum -c --status; then
+		got=$(sha256sum "$DL/$TARBALL.part" | cut -d' ' -f1)
+		rm -f "$DL/$TARBALL.part"
+		die "refusing $TARBALL: sha256 is $got, expected $SHA256"
+	fi
+	mv "$DL/$TARBALL.part" "$DL/$TARBALL"
+	echo "build-criu: $TARBALL sha256 verified"
+}
+
+series_hash() {
+	(cat "$PATCHES/series"; grep -v '^\s*\(#\|$\)' "$PATCHES/series" |
+		while read -r p; do cat "$PATCHES/$p"; done) | sha256sum | cut -d' ' -f1
+}
+
+extract_and_patch() {
+	local want have
+	want=$(series_hash)
+	have=$(cat "$SRC/.lazyshm-series" 2>/dev/null || true)
+	[ "$want" = "$have" ] && return 0
+
+	echo "build-criu: extracting $TARBALL into ${SRC#$TOP/}"
+	rm -rf "$SRC" "$SRC.tmp"
+	mkdir -p "$SRC.tmp"
+	tar -xJf "$DL/$TARBALL" -C "$SRC.tmp" --strip-components=1
+	while read -r p; do
+		case "$p" in '' | \#*) continue ;; esac
+		[ -f "$PATCHES/$p" ] || die "criu-patches/series names $p, which does not exist"
+		if ! out=$(patch -d "$SRC.tmp" -p1 --batch --forward <"$PATCHES/$p" 2>&1); then
+			echo "$out" >&2
+			die "patch $p does not apply to CRIU $VER"
+		fi
+		echo "build-criu: applied $p"
+	done <"$PATCHES/series"
+	echo "$want" >"$SRC.tmp/.lazyshm-series"
+	mv "$SRC.tmp" "$SRC"
+}
+
+fetch
+extract_and_patch
+echo "build-criu: building criu (make criu)"
+make -C "$SRC" -j"$(nproc)" criu >"$BUILD/criu-build.log" 2>&1 ||
+	{ tail -30 "$BUILD/criu-build.log" >&2; die "CRIU build failed; full log in build/criu-build.log"; }
+"$SRC/criu/criu" --version | head -1
+echo "build-criu: patched CRIU built at ${SRC#$TOP/}/criu/criu"

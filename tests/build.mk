@@ -1,0 +1,20 @@
+# Test programs: workloads driven by integration scripts, and cmocka unit
+# tests. Each tests/unit/NAME.c is one binary; it may link objects listed in
+# UNIT_OBJS_NAME by the build.mk of the directory it tests.
+
+WORKLOAD_SRCS	:= $(wildcard tests/workloads/*.c)
+WORKLOADS	:= $(patsubst tests/workloads/%.c,$(BUILD)/tests/bin/%,$(WORKLOAD_SRCS))
+UNIT_SRCS	:= $(wildcard tests/unit/*.c)
+UNITS		:= $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
+
+$(BUILD)/tests/bin/%: tests/workloads/%.c $(wildcard tests/workloads/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/workloads $< -o $@ -lpthread
+
+.SECONDEXPANSION:
+$(BUILD)/tests/unit/%: tests/unit/%.c $$(UNIT_OBJS_$$*)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Iplugin -Iimages -I$(BUILD)/images $(UNIT_CFLAGS_$*) $< $(UNIT_OBJS_$*) \
+		-o $@ -lcmocka $(UNIT_LIBS_$*)
+
+BUILD_TARGETS += $(WORKLOADS) $(UNITS)

@@ -1,0 +1,156 @@
+# Shared helpers for lazyshm integration tests. Source it from a test:
+#   . "$(dirname "$0")/../lib/common.sh"
+#
+# Every resource a test takes (hugepages, mounts, SysV segments, /dev/shm
+# files, processes) is registered here and given back by an EXIT trap, also
+# when the test fails or is interrupted.
+set -uo pipefail
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BUILD=${BUILD:-$TOP/build}
+CRIU=${CRIU:-$BUILD/criu-4.1.1/criu/criu}
+LIBDIR=$BUILD/lib
+TBIN=$BUILD/tests/bin
+TEST_NAME=$(basename "$0" .sh)
+
+_LZ_CLEANUPS=()
+_LZ_PIDS=()
+
+lz_log() { echo "[$TEST_NAME] $*"; }
+lz_skip() { echo "[$TEST_NAME] SKIP: $*"; exit 77; }
+lz_fail() { echo "[$TEST_NAME] FAIL: $*"; exit 1; }
+
+# Run "$@" at exit, in reverse order of registration.
+lz_on_exit() { _LZ_CLEANUPS+=("$*"); }
+
+_lz_cleanup() {
+	local rc=$? i p
+	for p in "${_LZ_PIDS[@]}"; do
+		kill -9 "$p" 2>/dev/null
+	done
+	for ((i = ${#_LZ_CLEANUPS[@]} - 1; i >= 0; i--)); do
+		eval "${_LZ_CLEANUPS[$i]}" >/dev/null 2>&1 || true
+	done
+	exit $rc
+}
+trap _lz_cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Kill this pid (and wait for it) at exit.
+lz_track_pid() { _LZ_PIDS+=("$1"); }
+
+lz_require_root() {
+	[ "$(id -u)" -eq 0 ] || lz_skip "needs root (criu dump/restore and hugepages)"
+}
+
+lz_require_criu() {
+	[ -x "$CRIU" ] || lz_fail "patched CRIU not built at $CRIU (run make criu)"
+	[ -f "$LIBDIR/lazyshm_plugin.so" ] || lz_fail "plugin not built at $LIBDIR/lazyshm_plugin.so"
+}
+
+# A fresh work directory under build/, removed at exit unless KEEP=1.
+lz_workdir() {
+	local d=$BUILD/test-work/$TEST_NAME
+	rm -rf "$d"
+	mkdir -p "$d"
+	[ "${KEEP:-0}" = 1 ] || lz_on_exit "rm -rf '$d'"
+	echo "$d"
+}
+
+_hp_file() {
+	case "$1" in
+	2M | 2048) echo /sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages ;;
+	1G | 1048576) echo /sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages ;;
+	*) return 1 ;;
+	esac
+}
+
+_hp_free() { cat "$(dirname "$(_hp_file "$1")")/free_hugepages"; }
+
+# lz_reserve_hugepages COUNT [2M|1G]: make COUNT free hugepages of that size
+# available, restoring the old pool size at exit. Returns 1 if the kernel
+# could not provide them (the caller decides: skip or fail).
+lz_reserve_hugepages() {
+	local n=$1 sz=${2:-2M} f old free want got
+	f=$(_hp_file "$sz") || return 1
+	[ -w "$f" ] || return 1
+	old=$(cat "$f")
+	free=$(_hp_free "$sz")
+	[ "$free" -ge "$n" ] && return 0
+	want=$((old + n - free))
+	lz_on_exit "echo $old > $f"
+	echo "$want" >"$f" 2>/dev/null
+	got=$(_hp_free "$sz")
+	if [ "$got" -lt "$n" ]; then
+		lz_log "only $got free $sz hugepages after asking for $want in total"
+		return 1
+	fi
+	return 0
+}
+
+# lz_mount_hugetlbfs DIR [2M|1G]: mount hugetlbfs at DIR, unmount at exit.
+lz_mount_hugetlbfs() {
+	local dir=$1 sz=${2:-2M}
+	mkdir -p "$dir"
+	mount -t hugetlbfs -o pagesize="$sz" none "$dir" || return 1
+	lz_on_exit "umount -l '$dir'; rmdir '$dir'"
+}
+
+# Remove, at exit, every SysV shm segment whose key is in [BASE, BASE+255].
+lz_sysv_cleanup_keys() {
+	local base=$1
+	lz_on_exit "_lz_rm_sysv $base"
+}
+_lz_rm_sysv() {
+	local base=$1 key id
+	while read -r key id _; do
+		case "$key" in 0x*) ;; *) continue ;; esac
+		if [ $((key)) -ge $((base)) ] && [ $((key)) -le $((base + 255)) ]; then
+			ipcrm -m "$id"
+		fi
+	done < <(ipcs -m | tail -n +4)
+}
+
+# criu wrappers: always our binary, our plugin, verbose logs in the dir.
+lz_criu_dump() {
+	local dir=$1 pid=$2
+	shift 2
+	"$CRIU" dump -D "$dir" -t "$pid" --libdir "$LIBDIR" -v4 -o dump.log \
+		--shell-job "$@" || {
+		lz_log "criu dump failed; log tail:"
+		tail -20 "$dir/dump.log"
+		return 1
+	}
+}
+
+lz_criu_restore() {
+	local dir=$1
+	shift
+	"$CRIU" restore -D "$dir" --libdir "$LIBDIR" -v4 -o restore.log \
+		--shell-job -d --pidfile "$dir/restored.pid" "$@" || {
+		lz_log "criu restore failed; log tail:"
+		tail -20 "$dir/restore.log"
+		return 1
+	}
+	lz_track_pid "$(cat "$dir/restored.pid")"
+}
+
+# lz_wait_file FILE SECONDS: wait for FILE to appear.
+lz_wait_file() {
+	local f=$1 t=$((${2:-10} * 10))
+	while [ ! -e "$f" ] && [ $t -gt 0 ]; do
+		sleep 0.1
+		t=$((t - 1))
+	done
+	[ -e "$f" ]
+}
+
+# lz_wait_gone PID SECONDS: wait for a process to exit.
+lz_wait_gone() {
+	local p=$1 t=$((${2:-10} * 10))
+	while kill -0 "$p" 2>/dev/null && [ $t -gt 0 ]; do
+		sleep 0.1
+		t=$((t - 1))
+	done
+	! kill -0 "$p" 2>/dev/null
+}
