@@ -50,7 +50,7 @@ extract_and_patch() {
 	[ "$want" = "$have" ] && return 0
 
 	echo "build-criu: extracting $TARBALL into ${SRC#$TOP/}"
-	rm -rf "$SRC" "$SRC.tmp"
+	rm -rf "$SRC.tmp"
 	mkdir -p "$SRC.tmp"
 	tar -xJf "$DL/$TARBALL" -C "$SRC.tmp" --strip-components=1
 	while read -r p; do
@@ -62,14 +62,24 @@ extract_and_patch() {
 		fi
 		echo "build-criu: applied $p"
 	done <"$PATCHES/series"
+	# Build the new tree aside and swap it in only once it built, so that
+	# a criu binary stays usable while the patched one is being made.
+	build_tree "$SRC.tmp"
 	echo "$want" >"$SRC.tmp/.lazyshm-series"
+	rm -rf "$SRC.old"
+	[ -d "$SRC" ] && mv "$SRC" "$SRC.old"
 	mv "$SRC.tmp" "$SRC"
+	rm -rf "$SRC.old"
+}
+
+build_tree() {
+	echo "build-criu: building criu (make criu) in ${1#$TOP/}"
+	make -C "$1" -j"$(nproc)" criu >"$BUILD/criu-build.log" 2>&1 ||
+		{ tail -30 "$BUILD/criu-build.log" >&2; die "CRIU build failed; full log in build/criu-build.log"; }
 }
 
 fetch
 extract_and_patch
-echo "build-criu: building criu (make criu)"
-make -C "$SRC" -j"$(nproc)" criu >"$BUILD/criu-build.log" 2>&1 ||
-	{ tail -30 "$BUILD/criu-build.log" >&2; die "CRIU build failed; full log in build/criu-build.log"; }
+build_tree "$SRC"
 "$SRC/criu/criu" --version | head -1
 echo "build-criu: patched CRIU built at ${SRC#$TOP/}/criu/criu"
