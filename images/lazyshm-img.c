@@ -1,0 +1,358 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * lazyshm-img: decode and verify lazyshm images, in the spirit of crit.
+ *
+ *   lazyshm-img show [-v] DIR   human-readable summary (-v: every digest)
+ *   lazyshm-img json DIR        the whole image as JSON
+ *   lazyshm-img verify DIR      check every page digest against CRIU's
+ *                               page images (nothing is restored)
+ *   lazyshm-img index DIR       write lazyshm-shmem.img from CRIU's images,
+ *                               as the plugin does at dump
+ *
+ * DIR may also be the path of a lazyshm-shmem.img file.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lzimg.h"
+
+#define MAX_REPORTED 20 /* mismatches printed per object */
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: lazyshm-img COMMAND [options] DIR\n"
+		   "\n"
+		   "Decode lazyshm images (" LZIMG_FILE ") written by the lazyshm CRIU plugin.\n"
+		   "DIR is a CRIU image directory, or the path of an " LZIMG_FILE ".\n"
+		   "\n"
+		   "Commands:\n"
+		   "  show [-v] DIR   print the objects as text; -v also lists every page digest\n"
+		   "  json DIR        print the whole image as JSON (digests as hex strings)\n"
+		   "  verify DIR      check every page digest against CRIU's pagemap-shmem/pages\n"
+		   "                  images, without restoring anything; exit 1 on any mismatch\n"
+		   "  index DIR       (re)write DIR/" LZIMG_FILE " from CRIU's images, as the\n"
+		   "                  plugin does at the end of criu dump\n"
+		   "\n"
+		   "Options:\n"
+		   "  -v, --verbose   more detail (show: digests)\n"
+		   "  -h, --help      this text\n");
+}
+
+/* Open the image directory named by path (a dir, or the image file itself). */
+static int open_dir(const char *path)
+{
+	struct stat st;
+	char *copy;
+	int fd;
+
+	if (stat(path, &st) == 0 && !S_ISDIR(st.st_mode)) {
+		copy = strdup(path);
+		if (!copy)
+			return -1;
+		fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		free(copy);
+	} else {
+		fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	}
+	if (fd < 0)
+		fprintf(stderr, "lazyshm-img: can't open %s: %s\n", path, strerror(errno));
+	return fd;
+}
+
+static struct lz_image *load(int dirfd, const char *path)
+{
+	char err[LZIMG_ERRLEN] = "";
+	struct lz_image *img = NULL;
+	int ret;
+
+	ret = lzimg_load(dirfd, &img, err, sizeof(err));
+	if (ret == -ENOENT)
+		fprintf(stderr, "lazyshm-img: %s: no " LZIMG_FILE " (not dumped with the lazyshm plugin?)\n", path);
+	else if (ret)
+		fprintf(stderr, "lazyshm-img: %s: %s\n", path, err);
+	return ret ? NULL : img;
+}
+
+static void fmt_size(char *buf, size_t len, uint64_t v)
+{
+	if (v >= (1ULL << 30) && !(v % (1ULL << 30)))
+		snprintf(buf, len, "%" PRIu64 "G", v >> 30);
+	else if (v >= (1ULL << 20) && !(v % (1ULL << 20)))
+		snprintf(buf, len, "%" PRIu64 "M", v >> 20);
+	else if (v >= 1024 && !(v % 1024))
+		snprintf(buf, len, "%" PRIu64 "K", v >> 10);
+	else
+		snprintf(buf, len, "%" PRIu64, v);
+}
+
+static void show_obj(const struct lz_obj *o, int verbose)
+{
+	char ps[32];
+	size_t i;
+	uint64_t k;
+
+	fmt_size(ps, sizeof(ps), o->page_size);
+	printf("shmid %" PRIu64 ": %s \"%s\"", o->shmid, lzimg_kind_name(o->kind), o->name);
+	if (o->has_sysv_key)
+		printf(" key %#x", o->sysv_key);
+	printf("\n  page size %s, size %" PRIu64 " bytes (%" PRIu64 " pages), %" PRIu64 " with data in %zu runs\n", ps,
+	       o->size, o->nr_pages, o->nr_data_pages, o->nr_runs);
+	printf("  data:");
+	for (i = 0; i < o->nr_runs; i++)
+		printf(" %" PRIu64 "-%" PRIu64, o->runs[i].start, o->runs[i].start + o->runs[i].len - 1);
+	printf("%s\n  hint: %s, %zu runs\n", o->nr_runs ? "" : " none", lzimg_hint_name(o->hint_kind), o->nr_hint);
+	if (!verbose)
+		return;
+	for (i = 0; i < o->nr_runs; i++)
+		for (k = 0; k < o->runs[i].len; k++)
+			printf("  page %" PRIu64 " xxh3 %016" PRIx64 "\n", o->runs[i].start + k,
+			       o->digests[o->runs[i].first + k]);
+}
+
+static int cmd_show(struct lz_image *img, int verbose)
+{
+	size_t i;
+
+	printf(LZIMG_FILE ": format %u, digest xxh3-64, %zu objects, %" PRIu64 " page digests\n", LZIMG_VERSION,
+	       lzimg_nr_objs(img), lzimg_nr_digests(img));
+	for (i = 0; i < lzimg_nr_objs(img); i++)
+		show_obj(lzimg_obj(img, i), verbose);
+	return 0;
+}
+
+static void json_str(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		unsigned char c = *s;
+
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c < 0x20 || c >= 0x7f)
+			printf("\\u%04x", c);
+		else
+			putchar(c);
+	}
+	putchar('"');
+}
+
+static void json_ranges(const char *key, const struct lz_range *r, const struct lz_run *runs, size_t n)
+{
+	size_t i;
+
+	printf(",\n      \"%s\": [", key);
+	for (i = 0; i < n; i++)
+		printf("%s[%" PRIu64 ", %" PRIu64 "]", i ? ", " : "", r ? r[i].start : runs[i].start,
+		       r ? r[i].len : runs[i].len);
+	printf("]");
+}
+
+static void json_obj(const struct lz_obj *o, int last)
+{
+	size_t i;
+	uint64_t k;
+
+	printf("    {\n      \"shmid\": %" PRIu64 ",\n      \"kind\": \"%s\",\n      \"name\": ", o->shmid,
+	       lzimg_kind_name(o->kind));
+	json_str(o->name);
+	if (o->has_sysv_key)
+		printf(",\n      \"sysv_key\": %u", o->sysv_key);
+	printf(",\n      \"page_size\": %u,\n      \"size\": %" PRIu64 ",\n      \"nr_pages\": %" PRIu64
+	       ",\n      \"nr_data_pages\": %" PRIu64 ",\n      \"hugetlb_flag\": %u,\n      \"digest_algo\": \"xxh3-64\"",
+	       o->page_size, o->size, o->nr_pages, o->nr_data_pages, o->hugetlb_flag);
+	json_ranges("data_runs", NULL, o->runs, o->nr_runs);
+	printf(",\n      \"digests\": [");
+	for (i = 0; i < o->nr_runs; i++)
+		for (k = 0; k < o->runs[i].len; k++)
+			printf("%s\"%016" PRIx64 "\"", (i || k) ? ", " : "", o->digests[o->runs[i].first + k]);
+	printf("],\n      \"hint_kind\": \"%s\"", lzimg_hint_name(o->hint_kind));
+	json_ranges("hint_runs", o->hint, NULL, o->nr_hint);
+	printf("\n    }%s\n", last ? "" : ",");
+}
+
+static int cmd_json(struct lz_image *img)
+{
+	size_t i, n = lzimg_nr_objs(img);
+
+	printf("{\n  \"magic\": \"LAZYSHM_SHMEM\",\n  \"version\": %u,\n  \"digest_algo\": \"xxh3-64\",\n"
+	       "  \"nr_digests\": %" PRIu64 ",\n  \"objects\": [\n",
+	       LZIMG_VERSION, lzimg_nr_digests(img));
+	for (i = 0; i < n; i++)
+		json_obj(lzimg_obj(img, i), i + 1 == n);
+	printf("  ]\n}\n");
+	return 0;
+}
+
+/* Pages with data in CRIU's images must all have a digest. */
+static int verify_coverage(const struct lz_obj *o, struct lz_pagesrc *src, uint64_t *bad)
+{
+	uint64_t off = 0, s, e, idx, dummy;
+
+	while (lz_pagesrc_next_data(src, off, &s, &e)) {
+		for (idx = s / o->page_size; idx <= (e - 1) / o->page_size; idx++) {
+			if (lzimg_page_digest(o, idx, &dummy))
+				continue;
+			if ((*bad)++ < MAX_REPORTED)
+				printf("MISMATCH shmid %" PRIu64 " (%s \"%s\") page %" PRIu64 " (offset %#" PRIx64
+				       "): has data in the CRIU images but is a hole in " LZIMG_FILE "\n",
+				       o->shmid, lzimg_kind_name(o->kind), o->name, idx, idx * o->page_size);
+		}
+		off = e;
+	}
+	return 0;
+}
+
+static int verify_obj(int dirfd, const struct lz_obj *o, uint64_t *pages, uint64_t *bad)
+{
+	char err[LZIMG_ERRLEN] = "";
+	struct lz_pagesrc *src = NULL;
+	uint64_t k, idx, actual;
+	size_t i;
+	int ret;
+
+	if (o->nr_pages == 0)
+		return 0;
+	ret = lz_pagesrc_open(dirfd, o->shmid, &src, err, sizeof(err));
+	if (ret) {
+		printf("ERROR shmid %" PRIu64 " (%s \"%s\"): %s\n", o->shmid, lzimg_kind_name(o->kind), o->name, err);
+		return ret;
+	}
+	for (i = 0; i < o->nr_runs; i++) {
+		for (k = 0; k < o->runs[i].len; k++) {
+			uint64_t expected = o->digests[o->runs[i].first + k];
+
+			idx = o->runs[i].start + k;
+			ret = lz_pagesrc_digest(src, idx, o->page_size, &actual);
+			if (ret) {
+				printf("ERROR shmid %" PRIu64 " page %" PRIu64 ": %s\n", o->shmid, idx, lz_pagesrc_error(src));
+				goto out;
+			}
+			(*pages)++;
+			if (actual != expected && (*bad)++ < MAX_REPORTED)
+				printf("MISMATCH shmid %" PRIu64 " (%s \"%s\") page %" PRIu64 " (offset %#" PRIx64
+				       ", %u bytes): expected digest %016" PRIx64 ", actual %016" PRIx64 "\n",
+				       o->shmid, lzimg_kind_name(o->kind), o->name, idx, idx * o->page_size, o->page_size,
+				       expected, actual);
+		}
+	}
+	ret = verify_coverage(o, src, bad);
+out:
+	lz_pagesrc_close(src);
+	return ret;
+}
+
+static int cmd_verify(int dirfd, struct lz_image *img)
+{
+	uint64_t pages = 0, bad = 0, bytes = 0;
+	size_t i;
+	int errors = 0;
+
+	for (i = 0; i < lzimg_nr_objs(img); i++) {
+		const struct lz_obj *o = lzimg_obj(img, i);
+		uint64_t before = pages;
+
+		if (verify_obj(dirfd, o, &pages, &bad))
+			errors++;
+		bytes += (pages - before) * o->page_size;
+	}
+	if (bad || errors) {
+		printf("verify FAILED: %" PRIu64 " mismatching pages, %d objects unreadable, of %zu objects\n", bad,
+		       errors, lzimg_nr_objs(img));
+		return 1;
+	}
+	printf("verify OK: %zu objects, %" PRIu64 " pages with data (%" PRIu64 " bytes) match their digests\n",
+	       lzimg_nr_objs(img), pages, bytes);
+	return 0;
+}
+
+static int cmd_index(int dirfd, const char *path)
+{
+	char err[LZIMG_ERRLEN] = "";
+	struct lz_image *img;
+	int ret;
+
+	ret = lzimg_write_from_criu(dirfd, err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "lazyshm-img: %s: %s\n", path, err);
+		return 1;
+	}
+	img = load(dirfd, path);
+	if (!img)
+		return 1;
+	printf("wrote %s/" LZIMG_FILE ": %zu objects, %" PRIu64 " page digests\n", path, lzimg_nr_objs(img),
+	       lzimg_nr_digests(img));
+	lzimg_free(img);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct lz_image *img;
+	const char *cmd;
+	int c, verbose = 0, dirfd, ret;
+
+	while ((c = getopt_long(argc, argv, "+hv", opts, NULL)) != -1) {
+		if (c == 'h') {
+			usage(stdout);
+			return 0;
+		}
+		if (c == 'v')
+			verbose = 1;
+		else
+			goto bad_usage;
+	}
+	if (optind >= argc)
+		goto bad_usage;
+	cmd = argv[optind++];
+	while ((c = getopt_long(argc, argv, "hv", opts, NULL)) != -1) {
+		if (c == 'h') {
+			usage(stdout);
+			return 0;
+		}
+		if (c == 'v')
+			verbose = 1;
+		else
+			goto bad_usage;
+	}
+	if (optind + 1 != argc ||
+	    (strcmp(cmd, "show") && strcmp(cmd, "json") && strcmp(cmd, "verify") && strcmp(cmd, "index")))
+		goto bad_usage;
+	dirfd = open_dir(argv[optind]);
+	if (dirfd < 0)
+		return 1;
+	if (!strcmp(cmd, "index")) {
+		ret = cmd_index(dirfd, argv[optind]);
+		close(dirfd);
+		return ret;
+	}
+	img = load(dirfd, argv[optind]);
+	if (!img) {
+		close(dirfd);
+		return 1;
+	}
+	if (!strcmp(cmd, "show"))
+		ret = cmd_show(img, verbose);
+	else if (!strcmp(cmd, "json"))
+		ret = cmd_json(img);
+	else
+		ret = cmd_verify(dirfd, img);
+	lzimg_free(img);
+	close(dirfd);
+	return ret;
+bad_usage:
+	usage(stderr);
+	return 2;
+}

@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Writer of lazyshm-shmem.img: encoding of object specs into the framed
+ * protobuf stream, semantic checks, and an atomic write into the image dir.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lazyshm.pb-c.h"
+#include "lzimg-int.h"
+#include "lzimg.h"
+
+/* Flatten (start, len) ranges into a newly allocated pair array. */
+static uint64_t *flatten(const struct lz_range *r, size_t n)
+{
+	uint64_t *v;
+	size_t i;
+
+	v = calloc(n * 2 + 1, sizeof(*v));
+	if (!v)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		v[2 * i] = r[i].start;
+		v[2 * i + 1] = r[i].len;
+	}
+	return v;
+}
+
+static void spec_to_msg(const struct lz_obj_spec *s, LazyshmObject *m, uint64_t *runs, uint64_t *hint)
+{
+	m->shmid = s->shmid;
+	m->kind = s->kind;
+	m->name = (char *)s->name;
+	m->has_sysv_key = s->has_sysv_key;
+	m->sysv_key = s->sysv_key;
+	m->page_size = s->page_size;
+	m->size = s->size;
+	m->nr_pages = s->nr_pages;
+	m->nr_data_pages = s->nr_data_pages;
+	m->n_data_runs = s->nr_runs * 2;
+	m->data_runs = runs;
+	m->n_digests = s->nr_digests;
+	m->digests = (uint64_t *)s->digests;
+	m->has_hint_kind = s->hint_kind != LZ_HINT_NONE || s->nr_hint;
+	m->hint_kind = s->hint_kind;
+	m->n_hint_runs = s->nr_hint * 2;
+	m->hint_runs = hint;
+	m->has_hugetlb_flag = s->hugetlb_flag != 0;
+	m->hugetlb_flag = s->hugetlb_flag;
+}
+
+/* Append one u32-prefixed object message at *pos of buf (sized by caller). */
+static int pack_obj(const struct lz_obj_spec *s, uint8_t *buf, size_t *pos, char *err, size_t errlen)
+{
+	LazyshmObject m = LAZYSHM_OBJECT__INIT;
+	uint64_t *runs, *hint;
+	size_t n;
+	int ret = 0;
+
+	runs = flatten(s->runs, s->nr_runs);
+	hint = flatten(s->hint, s->nr_hint);
+	if (!runs || !hint) {
+		ret = lz_seterr(err, errlen, ENOMEM, "%s: no memory to encode shmid %llu", LZIMG_FILE,
+				(unsigned long long)s->shmid);
+		goto out;
+	}
+	spec_to_msg(s, &m, runs, hint);
+	n = lazyshm_object__get_packed_size(&m);
+	if (buf) {
+		lz_put_le32(buf + *pos, (uint32_t)n);
+		lazyshm_object__pack(&m, buf + *pos + 4);
+	}
+	if (n > UINT32_MAX)
+		ret = lz_seterr(err, errlen, EFBIG, "%s: shmid %llu encodes to %zu bytes, more than an entry can hold",
+				LZIMG_FILE, (unsigned long long)s->shmid, n);
+	*pos += 4 + n;
+out:
+	free(runs);
+	free(hint);
+	return ret;
+}
+
+static size_t pack_head(const struct lz_obj_spec *objs, size_t nr, uint32_t version, uint8_t *buf)
+{
+	LazyshmHead h = LAZYSHM_HEAD__INIT;
+	size_t i, n;
+
+	h.version = version;
+	h.digest_algo = LAZYSHM_DIGEST_ALGO__XXH3_64;
+	h.nr_objects = nr;
+	h.has_total_size = 1;
+	for (i = 0; i < nr; i++) {
+		h.nr_digests += objs[i].nr_digests;
+		h.total_size += objs[i].size;
+	}
+	n = lazyshm_head__get_packed_size(&h);
+	if (buf) {
+		lz_put_le32(buf, LZIMG_MAGIC);
+		lz_put_le32(buf + 4, version);
+		lz_put_le32(buf + 8, (uint32_t)n);
+		lazyshm_head__pack(&h, buf + 12);
+	}
+	return 12 + n;
+}
+
+/* Two passes: size everything, then pack into one buffer. */
+int lzimg_encode(const struct lz_obj_spec *objs, size_t nr, uint32_t version, void **buf, size_t *len, char *err,
+		 size_t errlen)
+{
+	uint8_t *b = NULL;
+	size_t pos, i, total;
+	int pass, ret;
+
+	if (nr > UINT32_MAX)
+		return lz_seterr(err, errlen, EFBIG, "%s: too many objects (%zu)", LZIMG_FILE, nr);
+	for (pass = 0; pass < 2; pass++) {
+		pos = pack_head(objs, nr, version, b);
+		for (i = 0; i < nr; i++) {
+			ret = pack_obj(&objs[i], b, &pos, err, errlen);
+			if (ret) {
+				free(b);
+				return ret;
+			}
+		}
+		if (pass == 0) {
+			total = pos;
+			b = malloc(total);
+			if (!b)
+				return lz_seterr(err, errlen, ENOMEM, "%s: no memory for %zu bytes", LZIMG_FILE, total);
+		}
+	}
+	*buf = b;
+	*len = total;
+	return 0;
+}
+
+static int write_all(int fd, const uint8_t *p, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static int write_file_atomic(int dirfd, const void *buf, size_t len, char *err, size_t errlen)
+{
+	const char *tmp = LZIMG_FILE ".tmp";
+	int fd, ret;
+
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return lz_seterr(err, errlen, errno, "%s: can't create: %s", tmp, strerror(errno));
+	ret = write_all(fd, buf, len);
+	if (!ret && fsync(fd) < 0)
+		ret = -errno;
+	if (close(fd) < 0 && !ret)
+		ret = -errno;
+	if (!ret && renameat(dirfd, tmp, dirfd, LZIMG_FILE) < 0)
+		ret = -errno;
+	if (ret) {
+		lz_seterr(err, errlen, -ret, "%s: write failed: %s", LZIMG_FILE, strerror(-ret));
+		if (unlinkat(dirfd, tmp, 0) < 0 && errno != ENOENT)
+			return ret; /* the first error is the one to report */
+	}
+	return ret;
+}
+
+int lzimg_write(int dirfd, const struct lz_obj_spec *objs, size_t nr, char *err, size_t errlen)
+{
+	struct lz_image *img = NULL;
+	void *buf = NULL;
+	size_t len = 0;
+	int ret;
+
+	ret = lzimg_encode(objs, nr, LZIMG_VERSION, &buf, &len, err, errlen);
+	if (ret)
+		return ret;
+	/* Never write what the reader would refuse. */
+	ret = lzimg_parse(buf, len, LZIMG_FILE " (as encoded)", &img, err, errlen);
+	if (ret)
+		goto out;
+	lzimg_free(img);
+	ret = write_file_atomic(dirfd, buf, len, err, errlen);
+out:
+	free(buf);
+	return ret;
+}

@@ -1,0 +1,445 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Reader of lazyshm-shmem.img: framing, protobuf decode, and a strict
+ * validation of every object, so that the restore side can index digests
+ * without further checks. Never trusts a length or a count from the file.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+
+#include "lazyshm.pb-c.h"
+#include "lzimg-int.h"
+#include "lzimg.h"
+
+_Static_assert((int)LZ_KIND_ANON_SHARED == (int)LAZYSHM_KIND__ANON_SHARED, "kind");
+_Static_assert((int)LZ_KIND_MEMFD == (int)LAZYSHM_KIND__MEMFD, "kind");
+_Static_assert((int)LZ_KIND_SYSV == (int)LAZYSHM_KIND__SYSV, "kind");
+_Static_assert((int)LZ_KIND_HUGETLB_ANON == (int)LAZYSHM_KIND__HUGETLB_ANON, "kind");
+_Static_assert((int)LZ_KIND_HUGETLB_MEMFD == (int)LAZYSHM_KIND__HUGETLB_MEMFD, "kind");
+_Static_assert((int)LZ_KIND_HUGETLB_SYSV == (int)LAZYSHM_KIND__HUGETLB_SYSV, "kind");
+_Static_assert((int)LZ_KIND_HUGETLB_FILE == (int)LAZYSHM_KIND__HUGETLB_FILE, "kind");
+_Static_assert((int)LZ_KIND_SHM_FILE == (int)LAZYSHM_KIND__SHM_FILE, "kind");
+_Static_assert((int)LZ_DIGEST_XXH3_64 == (int)LAZYSHM_DIGEST_ALGO__XXH3_64, "algo");
+_Static_assert((int)LZ_HINT_ACCESS_ORDER == (int)LAZYSHM_HINT_KIND__HINT_ACCESS_ORDER, "hint");
+
+struct lz_image {
+	LazyshmHead *head;
+	size_t nr_objs;
+	LazyshmObject **msgs; /* owned protobuf messages, in file order */
+	struct lz_obj *objs;  /* sorted by shmid */
+	uint64_t nr_digests;
+};
+
+/* The error context of one object being validated. */
+struct objctx {
+	const char *fname;
+	size_t index;
+	uint64_t shmid;
+	char *err;
+	size_t errlen;
+};
+
+#define OBJERR(c, fmt, ...)                                                                                    \
+	lz_seterr((c)->err, (c)->errlen, EINVAL, "%s: object #%zu (shmid %llu): " fmt, (c)->fname, (c)->index, \
+		  (unsigned long long)(c)->shmid, ##__VA_ARGS__)
+
+uint64_t lz_digest(const void *buf, size_t len)
+{
+	return XXH3_64bits(buf, len);
+}
+
+const char *lzimg_kind_name(int kind)
+{
+	static const char *const names[] = {
+		[LZ_KIND_ANON_SHARED] = "anon-shared",
+		[LZ_KIND_MEMFD] = "memfd",
+		[LZ_KIND_SYSV] = "sysv",
+		[LZ_KIND_HUGETLB_ANON] = "hugetlb-anon",
+		[LZ_KIND_HUGETLB_MEMFD] = "hugetlb-memfd",
+		[LZ_KIND_HUGETLB_SYSV] = "hugetlb-sysv",
+		[LZ_KIND_HUGETLB_FILE] = "hugetlb-file",
+		[LZ_KIND_SHM_FILE] = "shm-file",
+	};
+
+	if (kind < LZ_KIND_ANON_SHARED || kind > LZ_KIND_MAX)
+		return "unknown";
+	return names[kind];
+}
+
+int lzimg_kind_is_hugetlb(int kind)
+{
+	return kind == LZ_KIND_HUGETLB_ANON || kind == LZ_KIND_HUGETLB_MEMFD || kind == LZ_KIND_HUGETLB_SYSV ||
+	       kind == LZ_KIND_HUGETLB_FILE;
+}
+
+const char *lzimg_hint_name(int hint_kind)
+{
+	switch (hint_kind) {
+	case LZ_HINT_NONE:
+		return "none";
+	case LZ_HINT_RESIDENT:
+		return "resident";
+	case LZ_HINT_ACCESS_ORDER:
+		return "access-order";
+	}
+	return "unknown";
+}
+
+static int check_geometry(struct objctx *c, const LazyshmObject *m, struct lz_obj *o)
+{
+	uint64_t ps = m->page_size, nr;
+
+	if ((int)m->kind < LZ_KIND_ANON_SHARED || (int)m->kind > LZ_KIND_MAX)
+		return OBJERR(c, "unknown kind %d", (int)m->kind);
+	if (ps < LZIMG_MIN_PAGESZ || ps > LZIMG_MAX_PAGESZ || (ps & (ps - 1)))
+		return OBJERR(c, "page size %llu is not a power of two in [4K, 16G]", (unsigned long long)ps);
+	if (lzimg_kind_is_hugetlb(m->kind) != (ps > LZIMG_MIN_PAGESZ))
+		return OBJERR(c, "page size %llu does not fit kind %s", (unsigned long long)ps, lzimg_kind_name(m->kind));
+	nr = m->size / ps + (m->size % ps != 0);
+	if (m->nr_pages != nr)
+		return OBJERR(c, "page count %llu inconsistent with size %llu / page size %llu (expected %llu)",
+			      (unsigned long long)m->nr_pages, (unsigned long long)m->size, (unsigned long long)ps,
+			      (unsigned long long)nr);
+	if (m->has_digest_algo && m->digest_algo != LAZYSHM_DIGEST_ALGO__XXH3_64)
+		return OBJERR(c, "unknown digest algorithm %d", (int)m->digest_algo);
+	o->shmid = m->shmid;
+	o->kind = m->kind;
+	o->page_size = m->page_size;
+	o->size = m->size;
+	o->nr_pages = nr;
+	o->name = m->name ? m->name : "";
+	o->has_sysv_key = m->has_sysv_key;
+	o->sysv_key = m->sysv_key;
+	o->hugetlb_flag = m->hugetlb_flag;
+	o->digest_algo = LZ_DIGEST_XXH3_64;
+	return 0;
+}
+
+/* Check (start, len) pairs: len > 0, inside nr_pages; if ascending, also
+ * strictly ascending and not adjacent. Returns the page total in *total. */
+static int check_pairs(struct objctx *c, const char *what, const uint64_t *v, size_t n, uint64_t nr_pages,
+		       int ascending, uint64_t *total)
+{
+	uint64_t sum = 0, prev_end = 0;
+	size_t i;
+
+	if (n % 2)
+		return OBJERR(c, "%s has an odd number (%zu) of values", what, n);
+	for (i = 0; i < n; i += 2) {
+		uint64_t start = v[i], len = v[i + 1];
+
+		if (len == 0)
+			return OBJERR(c, "%s run %zu is empty", what, i / 2);
+		if (start >= nr_pages || len > nr_pages - start)
+			return OBJERR(c, "%s run %zu (pages %llu+%llu) lies beyond the object's %llu pages", what, i / 2,
+				      (unsigned long long)start, (unsigned long long)len, (unsigned long long)nr_pages);
+		if (ascending && i && start <= prev_end)
+			return OBJERR(c, "%s run %zu starts at page %llu, not after the previous run's end %llu", what,
+				      i / 2, (unsigned long long)start, (unsigned long long)prev_end);
+		prev_end = start + len;
+		sum += len; /* cannot overflow: ascending runs are disjoint in [0, nr_pages) */
+		if (!ascending && sum < len)
+			return OBJERR(c, "%s page total overflows", what);
+	}
+	*total = sum;
+	return 0;
+}
+
+static int build_runs(struct objctx *c, const LazyshmObject *m, struct lz_obj *o)
+{
+	struct lz_run *runs = NULL;
+	uint64_t total, first = 0;
+	size_t i;
+	int ret;
+
+	ret = check_pairs(c, "data_runs", m->data_runs, m->n_data_runs, o->nr_pages, 1, &total);
+	if (ret)
+		return ret;
+	if (total != m->nr_data_pages)
+		return OBJERR(c, "data runs cover %llu pages but nr_data_pages says %llu", (unsigned long long)total,
+			      (unsigned long long)m->nr_data_pages);
+	if (m->n_digests != total)
+		return OBJERR(c, "%zu digests for %llu pages with data (%s)", m->n_digests, (unsigned long long)total,
+			      m->n_digests > total ? "more digests than pages" : "digests missing");
+	if (m->n_data_runs) {
+		runs = calloc(m->n_data_runs / 2, sizeof(*runs));
+		if (!runs)
+			return lz_seterr(c->err, c->errlen, ENOMEM, "%s: no memory for %zu runs", c->fname, m->n_data_runs / 2);
+	}
+	for (i = 0; i < m->n_data_runs / 2; i++) {
+		runs[i].start = m->data_runs[2 * i];
+		runs[i].len = m->data_runs[2 * i + 1];
+		runs[i].first = first;
+		first += runs[i].len;
+	}
+	o->nr_data_pages = total;
+	o->nr_runs = m->n_data_runs / 2;
+	o->runs = runs;
+	o->digests = m->digests;
+	return 0;
+}
+
+static int build_hint(struct objctx *c, const LazyshmObject *m, struct lz_obj *o)
+{
+	struct lz_range *hint = NULL;
+	int kind = m->has_hint_kind ? (int)m->hint_kind : LZ_HINT_NONE;
+	uint64_t total;
+	size_t i;
+	int ret;
+
+	if (kind < LZ_HINT_NONE || kind > LZ_HINT_ACCESS_ORDER)
+		return OBJERR(c, "unknown hint kind %d", kind);
+	if (kind == LZ_HINT_NONE && m->n_hint_runs)
+		return OBJERR(c, "hint runs without a hint kind");
+	ret = check_pairs(c, "hint_runs", m->hint_runs, m->n_hint_runs, o->nr_pages, kind == LZ_HINT_RESIDENT, &total);
+	if (ret)
+		return ret;
+	if (m->n_hint_runs) {
+		hint = calloc(m->n_hint_runs / 2, sizeof(*hint));
+		if (!hint)
+			return lz_seterr(c->err, c->errlen, ENOMEM, "%s: no memory for the hint", c->fname);
+	}
+	for (i = 0; i < m->n_hint_runs / 2; i++) {
+		hint[i].start = m->hint_runs[2 * i];
+		hint[i].len = m->hint_runs[2 * i + 1];
+	}
+	o->hint_kind = kind;
+	o->nr_hint = m->n_hint_runs / 2;
+	o->hint = hint;
+	return 0;
+}
+
+static int parse_head(struct lz_cursor *cur, LazyshmHead **out, char *err, size_t errlen)
+{
+	const uint8_t *msg;
+	LazyshmHead *h;
+	size_t mlen;
+	int ret;
+
+	ret = lz_cursor_next(cur, cur->len, &msg, &mlen, err, errlen);
+	if (ret == 0)
+		return lz_seterr(err, errlen, EINVAL, "%s: truncated: no head entry", cur->fname);
+	if (ret < 0)
+		return ret;
+	h = lazyshm_head__unpack(NULL, mlen, msg);
+	if (!h)
+		return lz_seterr(err, errlen, EINVAL, "%s: head entry does not decode", cur->fname);
+	ret = -EINVAL;
+	if (h->version != LZIMG_VERSION)
+		lz_seterr(err, errlen, EINVAL, "%s: head says version %u, file header says %u", cur->fname, h->version,
+			  LZIMG_VERSION);
+	else if (h->digest_algo != LAZYSHM_DIGEST_ALGO__XXH3_64)
+		lz_seterr(err, errlen, EINVAL, "%s: unknown digest algorithm %d", cur->fname, (int)h->digest_algo);
+	else if (h->nr_objects > (cur->len - cur->pos) / 4)
+		lz_seterr(err, errlen, EINVAL, "%s: head claims %u objects, the %zu bytes left can't hold them",
+			  cur->fname, h->nr_objects, cur->len - cur->pos);
+	else
+		ret = 0;
+	if (ret) {
+		lazyshm_head__free_unpacked(h, NULL);
+		return ret;
+	}
+	*out = h;
+	return 0;
+}
+
+static int parse_obj(struct lz_cursor *cur, struct lz_image *img, size_t i, char *err, size_t errlen)
+{
+	struct objctx c = { .fname = cur->fname, .index = i, .err = err, .errlen = errlen };
+	const uint8_t *msg;
+	size_t mlen;
+	int ret;
+
+	ret = lz_cursor_next(cur, cur->len, &msg, &mlen, err, errlen);
+	if (ret == 0)
+		return lz_seterr(err, errlen, EINVAL, "%s: truncated: %zu of %zu objects present", cur->fname, i,
+				 img->nr_objs);
+	if (ret < 0)
+		return ret;
+	img->msgs[i] = lazyshm_object__unpack(NULL, mlen, msg);
+	if (!img->msgs[i])
+		return lz_seterr(err, errlen, EINVAL, "%s: object #%zu does not decode (corrupt entry of %zu bytes)",
+				 cur->fname, i, mlen);
+	c.shmid = img->msgs[i]->shmid;
+	ret = check_geometry(&c, img->msgs[i], &img->objs[i]);
+	if (!ret)
+		ret = build_runs(&c, img->msgs[i], &img->objs[i]);
+	if (!ret)
+		ret = build_hint(&c, img->msgs[i], &img->objs[i]);
+	if (!ret)
+		img->nr_digests += img->objs[i].nr_data_pages;
+	return ret;
+}
+
+static int cmp_obj(const void *a, const void *b)
+{
+	const struct lz_obj *x = a, *y = b;
+
+	return x->shmid < y->shmid ? -1 : x->shmid > y->shmid;
+}
+
+static int finish(struct lz_cursor *cur, struct lz_image *img, char *err, size_t errlen)
+{
+	size_t i;
+
+	if (cur->pos != cur->len)
+		return lz_seterr(err, errlen, EINVAL, "%s: %zu unexpected bytes after the last object", cur->fname,
+				 cur->len - cur->pos);
+	if (img->nr_digests != img->head->nr_digests)
+		return lz_seterr(err, errlen, EINVAL, "%s: objects hold %llu digests, head says %llu", cur->fname,
+				 (unsigned long long)img->nr_digests, (unsigned long long)img->head->nr_digests);
+	if (img->nr_objs)
+		qsort(img->objs, img->nr_objs, sizeof(*img->objs), cmp_obj);
+	for (i = 1; i < img->nr_objs; i++)
+		if (img->objs[i].shmid == img->objs[i - 1].shmid)
+			return lz_seterr(err, errlen, EINVAL, "%s: shmid %llu appears twice", cur->fname,
+					 (unsigned long long)img->objs[i].shmid);
+	return 0;
+}
+
+static int parse_file_header(struct lz_cursor *cur, char *err, size_t errlen)
+{
+	uint32_t magic, version;
+
+	if (cur->len < 8)
+		return lz_seterr(err, errlen, EINVAL, "%s: truncated: %zu bytes, too short for the header", cur->fname,
+				 cur->len);
+	magic = lz_get_le32(cur->buf);
+	version = lz_get_le32(cur->buf + 4);
+	if (magic != LZIMG_MAGIC)
+		return lz_seterr(err, errlen, EINVAL, "%s: bad magic %#x, expected %#x (\"LZSH\")", cur->fname, magic,
+				 LZIMG_MAGIC);
+	if (version != LZIMG_VERSION)
+		return lz_seterr(err, errlen, EINVAL, "%s: unsupported format version %u (this build reads %u)",
+				 cur->fname, version, LZIMG_VERSION);
+	cur->pos = 8;
+	return 0;
+}
+
+int lzimg_parse(const void *buf, size_t len, const char *fname, struct lz_image **out, char *err, size_t errlen)
+{
+	struct lz_cursor cur = { .buf = buf, .len = len, .pos = 0, .fname = fname ? fname : LZIMG_FILE };
+	struct lz_image *img;
+	size_t i;
+	int ret;
+
+	ret = parse_file_header(&cur, err, errlen);
+	if (ret)
+		return ret;
+	img = calloc(1, sizeof(*img));
+	if (!img)
+		return lz_seterr(err, errlen, ENOMEM, "%s: no memory", cur.fname);
+	ret = parse_head(&cur, &img->head, err, errlen);
+	if (ret)
+		goto fail;
+	img->nr_objs = img->head->nr_objects;
+	img->msgs = calloc(img->nr_objs + 1, sizeof(*img->msgs));
+	img->objs = calloc(img->nr_objs + 1, sizeof(*img->objs));
+	if (!img->msgs || !img->objs) {
+		ret = lz_seterr(err, errlen, ENOMEM, "%s: no memory for %zu objects", cur.fname, img->nr_objs);
+		goto fail;
+	}
+	for (i = 0; i < img->nr_objs; i++) {
+		ret = parse_obj(&cur, img, i, err, errlen);
+		if (ret)
+			goto fail;
+	}
+	ret = finish(&cur, img, err, errlen);
+	if (ret)
+		goto fail;
+	*out = img;
+	return 0;
+fail:
+	lzimg_free(img);
+	return ret;
+}
+
+int lzimg_load(int dirfd, struct lz_image **out, char *err, size_t errlen)
+{
+	void *buf = NULL;
+	size_t len = 0;
+	int ret;
+
+	ret = lz_read_file(dirfd, LZIMG_FILE, LZIMG_MAX_FILE, &buf, &len, err, errlen);
+	if (ret)
+		return ret;
+	ret = lzimg_parse(buf, len, LZIMG_FILE, out, err, errlen);
+	free(buf);
+	return ret;
+}
+
+void lzimg_free(struct lz_image *img)
+{
+	size_t i;
+
+	if (!img)
+		return;
+	for (i = 0; img->objs && i < img->nr_objs; i++) {
+		free((void *)img->objs[i].runs);
+		free((void *)img->objs[i].hint);
+	}
+	for (i = 0; img->msgs && i < img->nr_objs; i++)
+		if (img->msgs[i])
+			lazyshm_object__free_unpacked(img->msgs[i], NULL);
+	if (img->head)
+		lazyshm_head__free_unpacked(img->head, NULL);
+	free(img->msgs);
+	free(img->objs);
+	free(img);
+}
+
+size_t lzimg_nr_objs(const struct lz_image *img)
+{
+	return img->nr_objs;
+}
+
+uint64_t lzimg_nr_digests(const struct lz_image *img)
+{
+	return img->nr_digests;
+}
+
+const struct lz_obj *lzimg_obj(const struct lz_image *img, size_t i)
+{
+	return i < img->nr_objs ? &img->objs[i] : NULL;
+}
+
+const struct lz_obj *lzimg_find(const struct lz_image *img, uint64_t shmid)
+{
+	size_t lo = 0, hi = img->nr_objs;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (img->objs[mid].shmid == shmid)
+			return &img->objs[mid];
+		if (img->objs[mid].shmid < shmid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+int lzimg_page_digest(const struct lz_obj *o, uint64_t idx, uint64_t *digest)
+{
+	size_t lo = 0, hi = o->nr_runs;
+
+	/* Find the last run starting at or before idx. */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (o->runs[mid].start <= idx)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0)
+		return 0;
+	lo--;
+	if (idx - o->runs[lo].start >= o->runs[lo].len)
+		return 0;
+	*digest = o->digests[o->runs[lo].first + (idx - o->runs[lo].start)];
+	return 1;
+}

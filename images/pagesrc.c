@@ -1,0 +1,355 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Reader of CRIU's shmem page images: pagemap-shmem-<shmid>.img (a
+ * PagemapHead, then PagemapEntry runs whose vaddr is the byte offset inside
+ * the object) and pages-<pages_id>.img (the data of the PE_PRESENT runs, in
+ * entry order). Pages not in any run are holes: zeros at restore.
+ *
+ * The whole pagemap is indexed at open; a read is a binary search plus
+ * pread()s straight into the caller's buffer.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include "pagemap.pb-c.h"
+
+#include "lzimg-int.h"
+#include "lzimg.h"
+
+#define CRIU_PAGE_SIZE 4096ULL
+#define SCRATCH_SIZE   (256u << 10)
+
+struct pm_run {
+	uint64_t off;	   /* object offset of the first byte */
+	uint64_t end;	   /* object offset after the last byte */
+	uint64_t file_off; /* offset of the first byte in the pages image */
+};
+
+struct lz_pagesrc {
+	int pages_fd;
+	char pmname[64];
+	char pgname[64];
+	size_t nr;
+	size_t cap;
+	struct pm_run *runs;
+	uint64_t data_bytes;
+	uint8_t *scratch;
+	XXH3_state_t *xxh;
+	char err[LZIMG_ERRLEN];
+};
+
+static int add_run(struct lz_pagesrc *s, uint64_t off, uint64_t len, char *err, size_t errlen)
+{
+	struct pm_run *r;
+
+	if (s->nr && s->runs[s->nr - 1].end == off &&
+	    s->runs[s->nr - 1].file_off + (s->runs[s->nr - 1].end - s->runs[s->nr - 1].off) == s->data_bytes) {
+		s->runs[s->nr - 1].end += len; /* contiguous in the object and in the file */
+		s->data_bytes += len;
+		return 0;
+	}
+	if (s->nr == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 16;
+
+		r = realloc(s->runs, cap * sizeof(*r));
+		if (!r)
+			return lz_seterr(err, errlen, ENOMEM, "%s: no memory for %zu runs", s->pmname, cap);
+		s->runs = r;
+		s->cap = cap;
+	}
+	r = &s->runs[s->nr++];
+	r->off = off;
+	r->end = off + len;
+	r->file_off = s->data_bytes;
+	s->data_bytes += len;
+	return 0;
+}
+
+static int check_entry(struct lz_pagesrc *s, const PagemapEntry *pe, size_t i, uint64_t prev_end, char *err,
+		       size_t errlen)
+{
+	uint32_t flags = pe->has_flags ? pe->flags : CRIU_PE_PRESENT;
+
+	if (!pe->has_flags && pe->has_in_parent && pe->in_parent)
+		flags = CRIU_PE_PARENT;
+	if (flags & CRIU_PE_PARENT)
+		return lz_seterr(err, errlen, EOPNOTSUPP,
+				 "%s: entry %zu at %#" PRIx64 ": pages are in a parent image (pre-dump/incremental dumps are not supported)",
+				 s->pmname, i, pe->vaddr);
+	if (!(flags & CRIU_PE_PRESENT))
+		return lz_seterr(err, errlen, EOPNOTSUPP, "%s: entry %zu at %#" PRIx64 ": pages not in the image (flags %#x)",
+				 s->pmname, i, pe->vaddr, flags);
+	if (pe->vaddr % CRIU_PAGE_SIZE)
+		return lz_seterr(err, errlen, EINVAL, "%s: entry %zu: offset %#" PRIx64 " is not page aligned", s->pmname,
+				 i, pe->vaddr);
+	if (pe->vaddr > UINT64_MAX - (uint64_t)pe->nr_pages * CRIU_PAGE_SIZE)
+		return lz_seterr(err, errlen, EINVAL, "%s: entry %zu: offset %#" PRIx64 " + %u pages overflows", s->pmname,
+				 i, pe->vaddr, pe->nr_pages);
+	if (pe->vaddr < prev_end)
+		return lz_seterr(err, errlen, EINVAL, "%s: entry %zu: offset %#" PRIx64 " overlaps or precedes the previous entry (ends at %#" PRIx64 ")",
+				 s->pmname, i, pe->vaddr, prev_end);
+	return 0;
+}
+
+static int parse_entries(struct lz_pagesrc *s, struct lz_cursor *cur, char *err, size_t errlen)
+{
+	uint64_t prev_end = 0;
+	const uint8_t *msg;
+	PagemapEntry *pe;
+	size_t mlen, i;
+	int ret;
+
+	for (i = 0;; i++) {
+		ret = lz_cursor_next(cur, LZ_MAX_CRIU_ENTRY, &msg, &mlen, err, errlen);
+		if (ret <= 0)
+			return ret;
+		pe = pagemap_entry__unpack(NULL, mlen, msg);
+		if (!pe)
+			return lz_seterr(err, errlen, EINVAL, "%s: entry %zu does not decode", s->pmname, i);
+		ret = check_entry(s, pe, i, prev_end, err, errlen);
+		if (!ret && pe->nr_pages) {
+			prev_end = pe->vaddr + (uint64_t)pe->nr_pages * CRIU_PAGE_SIZE;
+			ret = add_run(s, pe->vaddr, (uint64_t)pe->nr_pages * CRIU_PAGE_SIZE, err, errlen);
+		}
+		pagemap_entry__free_unpacked(pe, NULL);
+		if (ret)
+			return ret;
+	}
+}
+
+static int parse_pagemap(struct lz_pagesrc *s, const void *buf, size_t len, uint32_t *pages_id, char *err,
+			 size_t errlen)
+{
+	struct lz_cursor cur = { .buf = buf, .len = len, .pos = 0, .fname = s->pmname };
+	const uint8_t *msg;
+	PagemapHead *h;
+	size_t mlen;
+	int ret;
+
+	ret = lz_cursor_criu_magic(&cur, CRIU_PAGEMAP_MAGIC, err, errlen);
+	if (ret)
+		return ret;
+	ret = lz_cursor_next(&cur, LZ_MAX_CRIU_ENTRY, &msg, &mlen, err, errlen);
+	if (ret == 0)
+		return lz_seterr(err, errlen, EINVAL, "%s: truncated: no pagemap head", s->pmname);
+	if (ret < 0)
+		return ret;
+	h = pagemap_head__unpack(NULL, mlen, msg);
+	if (!h)
+		return lz_seterr(err, errlen, EINVAL, "%s: pagemap head does not decode", s->pmname);
+	*pages_id = h->pages_id;
+	pagemap_head__free_unpacked(h, NULL);
+	snprintf(s->pgname, sizeof(s->pgname), "pages-%u.img", *pages_id);
+	return parse_entries(s, &cur, err, errlen);
+}
+
+int lz_pagesrc_parse(const void *buf, size_t len, const char *fname, struct lz_pagesrc **out, char *err, size_t errlen)
+{
+	struct lz_pagesrc *s;
+	uint32_t pages_id;
+	int ret;
+
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return lz_seterr(err, errlen, ENOMEM, "%s: no memory", fname);
+	s->pages_fd = -1;
+	snprintf(s->pmname, sizeof(s->pmname), "%s", fname);
+	ret = parse_pagemap(s, buf, len, &pages_id, err, errlen);
+	if (ret) {
+		lz_pagesrc_close(s);
+		return ret;
+	}
+	*out = s;
+	return 0;
+}
+
+static int open_pages(int dirfd, struct lz_pagesrc *s, char *err, size_t errlen)
+{
+	struct stat st;
+
+	s->pages_fd = openat(dirfd, s->pgname, O_RDONLY | O_CLOEXEC);
+	if (s->pages_fd < 0)
+		return lz_seterr(err, errlen, errno, "%s: can't open %s: %s", s->pmname, s->pgname, strerror(errno));
+	if (fstat(s->pages_fd, &st) < 0)
+		return lz_seterr(err, errlen, errno, "%s: can't stat: %s", s->pgname, strerror(errno));
+	if ((uint64_t)st.st_size < s->data_bytes)
+		return lz_seterr(err, errlen, EINVAL, "%s: truncated: %lld bytes, %s needs %llu", s->pgname,
+				 (long long)st.st_size, s->pmname, (unsigned long long)s->data_bytes);
+	return 0;
+}
+
+int lz_pagesrc_open(int dirfd, uint64_t shmid, struct lz_pagesrc **out, char *err, size_t errlen)
+{
+	struct lz_pagesrc *s = NULL;
+	char name[64];
+	void *buf = NULL;
+	size_t len = 0;
+	int ret;
+
+	snprintf(name, sizeof(name), "pagemap-shmem-%llu.img", (unsigned long long)shmid);
+	ret = lz_read_file(dirfd, name, 1ULL << 32, &buf, &len, err, errlen);
+	if (ret)
+		return ret;
+	ret = lz_pagesrc_parse(buf, len, name, &s, err, errlen);
+	free(buf);
+	if (ret)
+		return ret;
+	ret = open_pages(dirfd, s, err, errlen);
+	if (ret) {
+		lz_pagesrc_close(s);
+		return ret;
+	}
+	*out = s;
+	return 0;
+}
+
+void lz_pagesrc_close(struct lz_pagesrc *src)
+{
+	if (!src)
+		return;
+	if (src->pages_fd >= 0)
+		close(src->pages_fd);
+	free(src->runs);
+	free(src->scratch);
+	if (src->xxh)
+		XXH3_freeState(src->xxh);
+	free(src);
+}
+
+const char *lz_pagesrc_error(const struct lz_pagesrc *src)
+{
+	return src->err;
+}
+
+uint64_t lz_pagesrc_data_bytes(const struct lz_pagesrc *src)
+{
+	return src->data_bytes;
+}
+
+uint64_t lz_pagesrc_data_end(const struct lz_pagesrc *src)
+{
+	return src->nr ? src->runs[src->nr - 1].end : 0;
+}
+
+/* Index of the first run ending after off (nr if none). */
+static size_t find_run(const struct lz_pagesrc *s, uint64_t off)
+{
+	size_t lo = 0, hi = s->nr;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->runs[mid].end <= off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static int pread_all(struct lz_pagesrc *s, uint8_t *dst, size_t len, uint64_t foff)
+{
+	while (len) {
+		ssize_t n = pread(s->pages_fd, dst, len, foff);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return lz_seterr(s->err, sizeof(s->err), errno, "%s: read of %zu bytes at %llu failed: %s", s->pgname,
+					 len, (unsigned long long)foff, strerror(errno));
+		if (n == 0)
+			return lz_seterr(s->err, sizeof(s->err), EIO, "%s: ends at %llu, %s expects data there (truncated?)",
+					 s->pgname, (unsigned long long)foff, s->pmname);
+		dst += n;
+		len -= n;
+		foff += n;
+	}
+	return 0;
+}
+
+int lz_pagesrc_read(struct lz_pagesrc *src, uint64_t off, void *dst, size_t len)
+{
+	uint8_t *d = dst;
+	size_t i;
+	int ret;
+
+	if (off > UINT64_MAX - len)
+		return lz_seterr(src->err, sizeof(src->err), EINVAL, "%s: read at %llu + %zu overflows", src->pmname,
+				 (unsigned long long)off, len);
+	if (src->pages_fd < 0 && src->nr)
+		return lz_seterr(src->err, sizeof(src->err), EBADF, "%s: no pages image open", src->pmname);
+	for (i = find_run(src, off); len; i++) {
+		const struct pm_run *r = i < src->nr ? &src->runs[i] : NULL;
+		uint64_t hole = r ? (r->off > off ? r->off - off : 0) : len;
+		size_t n;
+
+		n = hole < len ? hole : len;
+		memset(d, 0, n);
+		d += n, off += n, len -= n;
+		if (!len)
+			break;
+		n = r->end - off < len ? r->end - off : len;
+		ret = pread_all(src, d, n, r->file_off + (off - r->off));
+		if (ret)
+			return ret;
+		d += n, off += n, len -= n;
+	}
+	return 0;
+}
+
+int lz_pagesrc_next_data(struct lz_pagesrc *src, uint64_t off, uint64_t *start, uint64_t *end)
+{
+	size_t i = find_run(src, off);
+
+	if (i >= src->nr)
+		return 0;
+	*start = src->runs[i].off > off ? src->runs[i].off : off;
+	*end = src->runs[i].end;
+	return 1;
+}
+
+int lz_pagesrc_has_data(struct lz_pagesrc *src, uint64_t off, size_t len)
+{
+	uint64_t s, e;
+
+	if (!len || !lz_pagesrc_next_data(src, off, &s, &e))
+		return 0;
+	return s - off < len;
+}
+
+int lz_pagesrc_digest(struct lz_pagesrc *src, uint64_t idx, uint32_t page_size, uint64_t *digest)
+{
+	uint64_t off, done;
+	int ret;
+
+	if (!page_size || idx > UINT64_MAX / page_size - 1)
+		return lz_seterr(src->err, sizeof(src->err), EINVAL, "%s: page %llu of %u bytes is out of range",
+				 src->pmname, (unsigned long long)idx, page_size);
+	if (!src->scratch) {
+		src->scratch = malloc(SCRATCH_SIZE);
+		src->xxh = XXH3_createState();
+		if (!src->scratch || !src->xxh)
+			return lz_seterr(src->err, sizeof(src->err), ENOMEM, "%s: no memory", src->pmname);
+	}
+	off = idx * page_size;
+	if (XXH3_64bits_reset(src->xxh) != XXH_OK)
+		return lz_seterr(src->err, sizeof(src->err), EINVAL, "xxhash: reset failed");
+	for (done = 0; done < page_size; done += SCRATCH_SIZE) {
+		size_t n = page_size - done < SCRATCH_SIZE ? page_size - done : SCRATCH_SIZE;
+
+		ret = lz_pagesrc_read(src, off + done, src->scratch, n);
+		if (ret)
+			return ret;
+		if (XXH3_64bits_update(src->xxh, src->scratch, n) != XXH_OK)
+			return lz_seterr(src->err, sizeof(src->err), EINVAL, "xxhash: update failed");
+	}
+	*digest = XXH3_64bits_digest(src->xxh);
+	return 0;
+}

@@ -1,0 +1,453 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * lazyshm-shmem.img format: encode -> decode round trip, and every way a
+ * damaged or hostile image must be refused with a clear error (never a
+ * crash): truncation at every byte, wrong magic, wrong version, absurd
+ * sizes and counts, overflowing offsets, duplicates, a missing image.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "lazyshm.pb-c.h"
+#include "lzimg.h"
+
+static const struct lz_range memfd_runs[] = { { 0, 2 }, { 5, 1 }, { 9, 3 } };
+static const uint64_t memfd_digests[] = { 11, 12, 15, 19, 20, 21 };
+static const struct lz_range huge_runs[] = { { 1, 1 } };
+static const uint64_t huge_digests[] = { 0xdeadbeefcafef00dULL };
+
+/* A valid two-object image description; tests copy and damage it. */
+static void good_specs(struct lz_obj_spec s[2])
+{
+	memset(s, 0, 2 * sizeof(*s));
+	s[0] = (struct lz_obj_spec){ .shmid = 34, .kind = LZ_KIND_MEMFD, .name = "lztest", .page_size = 4096, .size = 12 * 4096 - 100, .nr_pages = 12, .nr_data_pages = 6, .nr_runs = 3, .runs = memfd_runs, .nr_digests = 6, .digests = memfd_digests, .hint_kind = LZ_HINT_RESIDENT, .nr_hint = 3, .hint = memfd_runs };
+	s[1] = (struct lz_obj_spec){ .shmid = 7, .kind = LZ_KIND_HUGETLB_SYSV, .name = "SYSV00001234", .has_sysv_key = 1, .sysv_key = 0x1234, .hugetlb_flag = (21u << 26) | 04000, .page_size = 2u << 20, .size = 4u << 20, .nr_pages = 2, .nr_data_pages = 1, .nr_runs = 1, .runs = huge_runs, .nr_digests = 1, .digests = huge_digests };
+}
+
+static int parse(const void *buf, size_t len, char *err)
+{
+	struct lz_image *img = NULL;
+	int ret;
+
+	err[0] = '\0';
+	ret = lzimg_parse(buf, len, NULL, &img, err, LZIMG_ERRLEN);
+	if (ret == 0)
+		lzimg_free(img);
+	return ret;
+}
+
+/* Encode specs and expect the parser to refuse them with text containing want. */
+static void expect_refused(const struct lz_obj_spec *s, size_t n, const char *want)
+{
+	char err[LZIMG_ERRLEN];
+	void *buf = NULL;
+	size_t len = 0;
+
+	assert_int_equal(lzimg_encode(s, n, LZIMG_VERSION, &buf, &len, err, sizeof(err)), 0);
+	assert_int_equal(parse(buf, len, err), -EINVAL);
+	print_message("refused as expected: %s\n", err);
+	assert_non_null(strstr(err, "lazyshm-shmem.img"));
+	assert_non_null(strstr(err, want));
+	free(buf);
+}
+
+static void test_round_trip(void **state)
+{
+	struct lz_obj_spec s[2];
+	char err[LZIMG_ERRLEN] = "";
+	struct lz_image *img = NULL;
+	const struct lz_obj *o;
+	void *buf = NULL;
+	uint64_t d;
+	size_t len = 0;
+
+	good_specs(s);
+	assert_int_equal(lzimg_encode(s, 2, LZIMG_VERSION, &buf, &len, err, sizeof(err)), 0);
+	assert_memory_equal(buf, "LZSH\x01\0\0\0", 8);
+	assert_int_equal(lzimg_parse(buf, len, NULL, &img, err, sizeof(err)), 0);
+	assert_int_equal(lzimg_nr_objs(img), 2);
+	assert_int_equal(lzimg_nr_digests(img), 7);
+	o = lzimg_obj(img, 0); /* sorted by shmid */
+	assert_int_equal(o->shmid, 7);
+	assert_int_equal(o->kind, LZ_KIND_HUGETLB_SYSV);
+	assert_string_equal(o->name, "SYSV00001234");
+	assert_true(o->has_sysv_key);
+	assert_int_equal(o->sysv_key, 0x1234);
+	assert_int_equal(o->page_size, 2u << 20);
+	assert_int_equal(o->hugetlb_flag, (21u << 26) | 04000);
+	assert_int_equal(o->hint_kind, LZ_HINT_NONE);
+	assert_int_equal(lzimg_page_digest(o, 0, &d), 0);
+	assert_int_equal(lzimg_page_digest(o, 1, &d), 1);
+	assert_true(d == 0xdeadbeefcafef00dULL);
+	assert_null(lzimg_obj(img, 2));
+
+	o = lzimg_find(img, 34);
+	assert_non_null(o);
+	assert_string_equal(o->name, "lztest");
+	assert_int_equal(o->size, 12 * 4096 - 100);
+	assert_int_equal(o->nr_pages, 12);
+	assert_int_equal(o->nr_data_pages, 6);
+	assert_int_equal(o->nr_runs, 3);
+	assert_int_equal(o->hint_kind, LZ_HINT_RESIDENT);
+	assert_int_equal(o->nr_hint, 3);
+	assert_int_equal(o->hint[2].start, 9);
+	{
+		/* page -> digest for every page, holes included */
+		static const int64_t want[12] = { 11, 12, -1, -1, -1, 15, -1, -1, -1, 19, 20, 21 };
+		uint64_t i;
+
+		for (i = 0; i < 12; i++) {
+			int has = lzimg_page_digest(o, i, &d);
+
+			assert_int_equal(has, want[i] >= 0);
+			if (has)
+				assert_int_equal(d, want[i]);
+		}
+		assert_int_equal(lzimg_page_digest(o, 12, &d), 0);
+		assert_int_equal(lzimg_page_digest(o, UINT64_MAX, &d), 0);
+	}
+	assert_null(lzimg_find(img, 35));
+	assert_null(lzimg_find(img, 0));
+	lzimg_free(img);
+	free(buf);
+}
+
+static void test_empty_image(void **state)
+{
+	char err[LZIMG_ERRLEN];
+	struct lz_image *img = NULL;
+	void *buf = NULL;
+	size_t len = 0;
+
+	assert_int_equal(lzimg_encode(NULL, 0, LZIMG_VERSION, &buf, &len, err, sizeof(err)), 0);
+	assert_int_equal(lzimg_parse(buf, len, NULL, &img, err, sizeof(err)), 0);
+	assert_int_equal(lzimg_nr_objs(img), 0);
+	assert_null(lzimg_find(img, 1));
+	lzimg_free(img);
+	free(buf);
+}
+
+static char *mkdtemp_dir(void)
+{
+	char *d = strdup("/tmp/lzimg-test-XXXXXX");
+
+	assert_non_null(d);
+	assert_non_null(mkdtemp(d));
+	return d;
+}
+
+static void rm_dir(char *d)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d);
+	assert_int_equal(system(cmd), 0);
+	free(d);
+}
+
+static void test_write_load_missing(void **state)
+{
+	struct lz_obj_spec s[2];
+	char err[LZIMG_ERRLEN] = "";
+	struct lz_image *img = NULL;
+	char *dir = mkdtemp_dir();
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+
+	assert_true(dfd >= 0);
+	assert_int_equal(lzimg_load(dfd, &img, err, sizeof(err)), -ENOENT);
+	assert_non_null(strstr(err, "lazyshm-shmem.img"));
+	print_message("missing image: %s\n", err);
+
+	good_specs(s);
+	s[0].nr_pages = 13; /* invalid: lzimg_write must refuse and write nothing */
+	assert_int_equal(lzimg_write(dfd, s, 2, err, sizeof(err)), -EINVAL);
+	assert_int_equal(faccessat(dfd, "lazyshm-shmem.img", F_OK, 0), -1);
+	assert_int_equal(faccessat(dfd, "lazyshm-shmem.img.tmp", F_OK, 0), -1);
+
+	good_specs(s);
+	assert_int_equal(lzimg_write(dfd, s, 2, err, sizeof(err)), 0);
+	assert_int_equal(faccessat(dfd, "lazyshm-shmem.img.tmp", F_OK, 0), -1);
+	assert_int_equal(lzimg_load(dfd, &img, err, sizeof(err)), 0);
+	assert_int_equal(lzimg_nr_objs(img), 2);
+	assert_non_null(lzimg_find(img, 34));
+	lzimg_free(img);
+	close(dfd);
+	rm_dir(dir);
+}
+
+static void test_truncated(void **state)
+{
+	struct lz_obj_spec s[2];
+	char err[LZIMG_ERRLEN];
+	void *buf = NULL;
+	size_t len = 0, cut;
+
+	good_specs(s);
+	assert_int_equal(lzimg_encode(s, 2, LZIMG_VERSION, &buf, &len, err, sizeof(err)), 0);
+	for (cut = 0; cut < len; cut++) {
+		void *copy = malloc(cut + 1); /* exact size: ASan sees any overread */
+
+		memcpy(copy, buf, cut);
+		assert_int_equal(parse(copy, cut, err), -EINVAL);
+		assert_non_null(strstr(err, "lazyshm-shmem.img"));
+		if (cut == 4 || cut == len - 1)
+			print_message("cut at %zu: %s\n", cut, err);
+		free(copy);
+	}
+	free(buf);
+}
+
+static void test_magic_version(void **state)
+{
+	struct lz_obj_spec s[2];
+	char err[LZIMG_ERRLEN];
+	uint8_t *buf = NULL;
+	size_t len = 0;
+
+	good_specs(s);
+	assert_int_equal(lzimg_encode(s, 2, LZIMG_VERSION, (void **)&buf, &len, err, sizeof(err)), 0);
+	buf[0] ^= 0x20;
+	assert_int_equal(parse(buf, len, err), -EINVAL);
+	assert_non_null(strstr(err, "bad magic"));
+	print_message("%s\n", err);
+	buf[0] ^= 0x20;
+	buf[4] = 2; /* header version 2, head version 1 */
+	assert_int_equal(parse(buf, len, err), -EINVAL);
+	assert_non_null(strstr(err, "unsupported format version 2"));
+	print_message("%s\n", err);
+	free(buf);
+
+	/* Both say 2: still refused by the header check. */
+	assert_int_equal(lzimg_encode(s, 2, 2, (void **)&buf, &len, err, sizeof(err)), 0);
+	assert_int_equal(parse(buf, len, err), -EINVAL);
+	assert_non_null(strstr(err, "version"));
+	buf[4] = 1; /* header 1, head 2 */
+	assert_int_equal(parse(buf, len, err), -EINVAL);
+	assert_non_null(strstr(err, "head says version 2"));
+	print_message("%s\n", err);
+	free(buf);
+}
+
+static void test_entry_length(void **state)
+{
+	struct lz_obj_spec s[2];
+	char err[LZIMG_ERRLEN];
+	uint8_t *buf = NULL, *big;
+	size_t len = 0;
+
+	good_specs(s);
+	assert_int_equal(lzimg_encode(s, 2, LZIMG_VERSION, (void **)&buf, &len, err, sizeof(err)), 0);
+	memset(buf + 8, 0xff, 4); /* head length 4 GiB - 1 */
+	assert_int_equal(parse(buf, len, err), -EINVAL);
+	assert_non_null(strstr(err, "claims 4294967295 bytes"));
+	print_message("%s\n", err);
+	free(buf);
+
+	/* Trailing garbage after the last object. */
+	assert_int_equal(lzimg_encode(s, 2, LZIMG_VERSION, (void **)&buf, &len, err, sizeof(err)), 0);
+	big = calloc(1, len + 16);
+	memcpy(big, buf, len);
+	assert_int_equal(parse(big, len + 16, err), -EINVAL);
+	assert_non_null(strstr(err, "unexpected bytes"));
+	free(big);
+	free(buf);
+}
+
+static void test_geometry(void **state)
+{
+	struct lz_obj_spec s[2];
+
+	good_specs(s);
+	s[0].nr_pages = 1000000; /* page count larger than size / page size */
+	expect_refused(s, 2, "page count 1000000 inconsistent");
+
+	good_specs(s);
+	s[0].size = UINT64_MAX; /* overflowing size */
+	expect_refused(s, 2, "inconsistent with size 18446744073709551615");
+
+	good_specs(s);
+	s[0].page_size = 12288;
+	expect_refused(s, 2, "not a power of two");
+
+	good_specs(s);
+	s[0].page_size = 0;
+	expect_refused(s, 2, "not a power of two");
+
+	good_specs(s);
+	s[1].page_size = 4096; /* hugetlb kind with 4K pages */
+	s[1].nr_pages = 1024;
+	expect_refused(s, 2, "does not fit kind hugetlb-sysv");
+
+	good_specs(s);
+	s[0].kind = 99;
+	expect_refused(s, 2, "unknown kind 99");
+
+	good_specs(s);
+	s[1].shmid = 34;
+	expect_refused(s, 2, "shmid 34 appears twice");
+}
+
+static void test_runs_digests(void **state)
+{
+	struct lz_range bad[3] = { { 0, 2 }, { 5, 1 }, { 9, 3 } };
+	uint64_t many[8] = { 0 };
+	struct lz_obj_spec s[2];
+
+	good_specs(s);
+	s[0].nr_digests = 7; /* more digests than pages with data */
+	s[0].digests = many;
+	expect_refused(s, 2, "more digests than pages");
+
+	good_specs(s);
+	s[0].nr_digests = 5;
+	expect_refused(s, 2, "digests missing");
+
+	good_specs(s);
+	s[0].nr_data_pages = 7;
+	expect_refused(s, 2, "nr_data_pages says 7");
+
+	good_specs(s);
+	s[0].runs = bad;
+	bad[2].len = 4; /* pages 9..12 of a 12-page object */
+	expect_refused(s, 2, "beyond the object's 12 pages");
+
+	bad[2] = (struct lz_range){ UINT64_MAX - 1, 5 }; /* overflowing run end */
+	expect_refused(s, 2, "beyond the object's 12 pages");
+
+	bad[2] = (struct lz_range){ 5, 3 }; /* overlaps the previous run */
+	expect_refused(s, 2, "not after the previous run");
+
+	bad[2] = (struct lz_range){ 6, 3 }; /* adjacent: not canonical */
+	expect_refused(s, 2, "not after the previous run");
+
+	bad[2] = (struct lz_range){ 9, 0 };
+	expect_refused(s, 2, "is empty");
+
+	good_specs(s);
+	s[0].hint = bad;
+	bad[2] = (struct lz_range){ 11, 2 };
+	expect_refused(s, 2, "hint_runs run 2");
+
+	good_specs(s);
+	s[1].hint_kind = 7;
+	expect_refused(s, 2, "unknown hint kind 7");
+}
+
+/* Frame a raw head and raw objects, bypassing the encoder's pairing. */
+static size_t frame(uint8_t *out, const LazyshmHead *h, const LazyshmObject *o)
+{
+	size_t pos = 8, n;
+
+	memcpy(out, "LZSH\x01\0\0\0", 8);
+	n = lazyshm_head__pack(h, out + pos + 4);
+	memcpy(out + pos, &(uint32_t){ n }, 4);
+	pos += 4 + n;
+	if (o) {
+		n = lazyshm_object__pack(o, out + pos + 4);
+		memcpy(out + pos, &(uint32_t){ n }, 4);
+		pos += 4 + n;
+	}
+	return pos;
+}
+
+static void test_raw_counts(void **state)
+{
+	LazyshmHead h = LAZYSHM_HEAD__INIT;
+	LazyshmObject o = LAZYSHM_OBJECT__INIT;
+	uint64_t runs[3] = { 0, 1, 2 }, dig[1] = { 5 };
+	char err[LZIMG_ERRLEN];
+	uint8_t buf[512];
+	size_t len;
+
+	h.version = 1;
+	h.digest_algo = LAZYSHM_DIGEST_ALGO__XXH3_64;
+	h.nr_objects = 4000000000u; /* absurd object count */
+	len = frame(buf, &h, NULL);
+	assert_int_equal(parse(buf, len, err), -EINVAL);
+	assert_non_null(strstr(err, "claims 4000000000 objects"));
+	print_message("%s\n", err);
+
+	h.nr_objects = 1;
+	h.nr_digests = 1;
+	o.shmid = 9;
+	o.kind = LAZYSHM_KIND__ANON_SHARED;
+	o.page_size = 4096;
+	o.size = 3 * 4096;
+	o.nr_pages = 3;
+	o.nr_data_pages = 1;
+	o.n_data_runs = 3; /* odd: not (start, len) pairs */
+	o.data_runs = runs;
+	o.n_digests = 1;
+	o.digests = dig;
+	len = frame(buf, &h, &o);
+	assert_int_equal(parse(buf, len, err), -EINVAL);
+	assert_non_null(strstr(err, "odd number"));
+	assert_non_null(strstr(err, "shmid 9"));
+	print_message("%s\n", err);
+
+	o.n_data_runs = 2;
+	h.nr_digests = 2; /* head disagrees with the objects */
+	len = frame(buf, &h, &o);
+	assert_int_equal(parse(buf, len, err), -EINVAL);
+	assert_non_null(strstr(err, "head says 2"));
+
+	h.nr_digests = 1;
+	h.digest_algo = 3;
+	len = frame(buf, &h, &o);
+	assert_int_equal(parse(buf, len, err), -EINVAL);
+	assert_non_null(strstr(err, "unknown digest algorithm 3"));
+
+	h.digest_algo = LAZYSHM_DIGEST_ALGO__XXH3_64;
+	len = frame(buf, &h, &o);
+	assert_int_equal(parse(buf, len, err), 0);
+	/* Object body starts after the header, the head and two lengths;
+	 * wire type 7 does not exist. */
+	buf[16 + buf[8]] = 0x0f;
+	assert_int_equal(parse(buf, len, err), -EINVAL);
+	assert_non_null(strstr(err, "does not decode"));
+	print_message("%s\n", err);
+}
+
+static void test_digest_known_answer(void **state)
+{
+	static uint8_t page[4096];
+
+	/* XXH3_64bits("") with seed 0, from the xxHash reference. */
+	assert_true(lz_digest("", 0) == 0x2D06800538D394C2ULL);
+	memset(page, 's', sizeof(page));
+	/* Also pinned in the golden image (SysV page of 's'). */
+	assert_true(lz_digest(page, sizeof(page)) == 0x2b1ab45d38d8941aULL);
+	assert_string_equal(lzimg_kind_name(LZ_KIND_HUGETLB_MEMFD), "hugetlb-memfd");
+	assert_string_equal(lzimg_kind_name(0), "unknown");
+	assert_string_equal(lzimg_kind_name(1000), "unknown");
+	assert_true(lzimg_kind_is_hugetlb(LZ_KIND_HUGETLB_FILE));
+	assert_false(lzimg_kind_is_hugetlb(LZ_KIND_SHM_FILE));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_empty_image),
+		cmocka_unit_test(test_write_load_missing),
+		cmocka_unit_test(test_truncated),
+		cmocka_unit_test(test_magic_version),
+		cmocka_unit_test(test_entry_length),
+		cmocka_unit_test(test_geometry),
+		cmocka_unit_test(test_runs_digests),
+		cmocka_unit_test(test_raw_counts),
+		cmocka_unit_test(test_digest_known_answer),
+	};
+
+	return cmocka_run_group_tests_name("img_format", tests, NULL, NULL);
+}
