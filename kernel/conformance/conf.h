@@ -173,6 +173,7 @@ void region_destroy(struct region *r);
 
 /* env.c */
 int env_setup(struct env *env);
+bool hugepages_top_up(size_t page, long n);
 
 /* cases_*.c */
 int case_minor_absent(struct tctx *c);

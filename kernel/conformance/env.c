@@ -130,10 +130,10 @@ static int install_cleanup(void)
 	return 0;
 }
 
-/* Raise pool @i by @need; returns how many pages were really added. */
+/* Raise pool @i by @need; returns (and records) how many were added. */
 static long reserve(int i, long need)
 {
-	long before, after;
+	long before, after, delta;
 
 	before = sig_read_long(pools[i].path);
 	if (before < 0)
@@ -141,8 +141,19 @@ static long reserve(int i, long need)
 	if (sig_write_long(pools[i].path, before + need) < 0)
 		return 0;
 	after = sig_read_long(pools[i].path);
-	pools[i].added = after > before ? after - before : 0;
-	return pools[i].added;
+	delta = after > before ? after - before : 0;
+	pools[i].added += delta;
+	return delta;
+}
+
+/*
+ * Hugepages are a machine-wide pool: a concurrent test may take the free
+ * pages this suite reserved. Add @n more pages of @page bytes; whether any
+ * were added.
+ */
+bool hugepages_top_up(size_t page, long n)
+{
+	return reserve(page > (2UL << 20), n) > 0;
 }
 
 static void reserve_hugepages(struct env *env)

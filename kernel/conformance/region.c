@@ -99,7 +99,7 @@ static int map_anon(struct region *r)
 	return r->alias == MAP_FAILED ? -errno : 0;
 }
 
-int region_create(struct tctx *c, struct region *r)
+static int region_try(struct tctx *c, struct region *r)
 {
 	int ret;
 
@@ -116,10 +116,26 @@ int region_create(struct tctx *c, struct region *r)
 		ret = map_sysv(r, c->t->id == T_SYSV_HUGE);
 	else
 		ret = r->fd < 0 ? r->fd : map_fd(c, r);
+	if (ret < 0)
+		region_destroy(r);
+	return ret;
+}
+
+int region_create(struct tctx *c, struct region *r)
+{
+	int ret;
+
+	ret = region_try(c, r);
+	/* Someone else took the free hugepages: borrow more, once. */
+	if (ret == -ENOMEM && c->t->hugetlb &&
+	    hugepages_top_up(c->t->page, 2 * c->t->npages)) {
+		fprintf(stderr, "note: %s: hugepage pool raided, topped up\n",
+			c->t->name);
+		ret = region_try(c, r);
+	}
 	if (ret < 0) {
 		snprintf(c->why, sizeof(c->why), "creating %s region: %s",
 			 c->t->name, strerror(-ret));
-		region_destroy(r);
 		return -1;
 	}
 	return 0;
