@@ -297,13 +297,29 @@ out:
 	return kf->hugetlbfs_mount;
 }
 
+/* "kernel lacks UFFD_FEATURE_A (5.13+), UFFD_FEATURE_B (5.14+)" */
+static void format_missing(char *buf, size_t len, uint64_t missing)
+{
+	const char *sep = "";
+	size_t n;
+	int bit;
+
+	n = snprintf(buf, len, "kernel lacks");
+	for (bit = 0; bit < 64 && n < len; bit++) {
+		if (!(missing & (1ULL << bit)))
+			continue;
+		n += snprintf(buf + n, len - n, "%s UFFD_FEATURE_%s (%s+)", sep,
+			      lz_kfeature_name(bit) ?: "?",
+			      lz_kfeature_since(bit) ?: "?");
+		sep = ",";
+	}
+}
+
 /* Common checks for both memory kinds; false with a reason in @why. */
 static bool lazy_possible(const struct lz_kfeatures *kf, uint64_t needs,
 			  char *why, size_t len)
 {
 	char *buf = why, tmp[1];
-	size_t n = 0;
-	int bit;
 
 	if (!why || !len) {
 		buf = tmp;
@@ -325,15 +341,7 @@ static bool lazy_possible(const struct lz_kfeatures *kf, uint64_t needs,
 		return false;
 	}
 	if ((kf->features & needs) != needs) {
-		n = snprintf(buf, len, "kernel lacks");
-		for (bit = 0; bit < 64; bit++) {
-			if (!(needs & (1ULL << bit)) ||
-			    (kf->features & (1ULL << bit)) || n >= len)
-				continue;
-			n += snprintf(buf + n, len - n, " UFFD_FEATURE_%s (%s+)",
-				      lz_kfeature_name(bit),
-				      lz_kfeature_since(bit));
-		}
+		format_missing(buf, len, needs & ~kf->features);
 		return false;
 	}
 	if (kf->events_api_errno) {
