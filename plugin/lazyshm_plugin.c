@@ -2,15 +2,24 @@
 /*
  * lazyshm: CRIU plugin that restores shmem and hugetlbfs memory lazily.
  *
- * This file only registers the plugin and dispatches the per-stage
- * init/exit calls; each concern lives in its own file.
+ * This file only registers the plugin and routes each CRIU stage and hook
+ * to the file that owns the concern:
+ *   dump.c     (criu dump)        per-page digests of shared objects
+ *   restore.c  (criu restore)     which objects are deferred
+ *   daemon.c   (criu lazy-pages)  faults, events, prefetch, fail-stop
  */
 #include <errno.h>
 
+#include "config.h"
 #include "criu-plugin.h"
+#include "daemon.h"
+#include "dump.h"
 #include "log.h"
+#include "restore.h"
 
 #define LAZYSHM_VERSION "0.1"
+
+static struct lz_config cfg;
 
 static const char *stage_name(int stage)
 {
@@ -21,6 +30,8 @@ static const char *stage_name(int stage)
 		return "pre-dump";
 	case CR_PLUGIN_STAGE__RESTORE:
 		return "restore";
+	case CR_PLUGIN_STAGE__LAZY_PAGES:
+		return "lazy-pages";
 	default:
 		return "unknown";
 	}
@@ -29,12 +40,50 @@ static const char *stage_name(int stage)
 static int lazyshm_plugin_init(int stage)
 {
 	pr_info("lazyshm plugin %s initialized for %s\n", LAZYSHM_VERSION, stage_name(stage));
+	if (lz_config_read(&cfg))
+		return -1;
+	if (stage == CR_PLUGIN_STAGE__LAZY_PAGES)
+		return lz_daemon_init(&cfg);
 	return 0;
 }
 
 static void lazyshm_plugin_fini(int stage, int ret)
 {
+	if (stage == CR_PLUGIN_STAGE__DUMP && ret == 0 && lazyshm_dump_finish())
+		pr_err("lazyshm images were not written: restores of this dump are not validated\n");
+	if (stage == CR_PLUGIN_STAGE__LAZY_PAGES)
+		lz_daemon_fini(ret);
 	pr_info("lazyshm plugin finished %s (ret %d)\n", stage_name(stage), ret);
 }
 
 __attribute__((visibility("default"))) CR_PLUGIN_REGISTER("lazyshm", lazyshm_plugin_init, lazyshm_plugin_fini)
+
+static int lazyshm_plugin_restore_shmem_content(int fd, uint64_t shmid, uint64_t size, int kind, int flags)
+{
+	return lz_restore_shmem_content(&cfg, fd, shmid, size, kind, flags);
+}
+CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__RESTORE_SHMEM_CONTENT, lazyshm_plugin_restore_shmem_content)
+
+static int lazyshm_plugin_lazy_pages_task(int pid, int uffd)
+{
+	return lz_daemon_task(pid, uffd);
+}
+CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__LAZY_PAGES_TASK, lazyshm_plugin_lazy_pages_task)
+
+static int lazyshm_plugin_lazy_pages_fault(int pid, int uffd, uint64_t address, uint64_t flags)
+{
+	return lz_daemon_fault(pid, uffd, address, flags);
+}
+CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__LAZY_PAGES_FAULT, lazyshm_plugin_lazy_pages_fault)
+
+static int lazyshm_plugin_lazy_pages_event(int pid, int uffd, int event, uint64_t a, uint64_t b, uint64_t c)
+{
+	return lz_daemon_event(pid, uffd, event, a, b, c);
+}
+CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__LAZY_PAGES_EVENT, lazyshm_plugin_lazy_pages_event)
+
+static int lazyshm_plugin_lazy_pages_idle(int restored)
+{
+	return lz_daemon_idle(restored);
+}
+CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__LAZY_PAGES_IDLE, lazyshm_plugin_lazy_pages_idle)

@@ -78,6 +78,10 @@ build_tree() {
 		{ tail -30 "$BUILD/criu-build.log" >&2; die "CRIU build failed; full log in build/criu-build.log"; }
 }
 
+# Concurrent makes (parallel test runs, colleagues) must not race on the tree
+mkdir -p "$BUILD"
+exec 9>"$BUILD/.criu.lock"
+flock 9
 fetch
 extract_and_patch
 build_tree "$SRC"

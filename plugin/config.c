@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* Plugin settings from the environment; see config.h. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "log.h"
+
+static int read_bool(const char *name, bool dflt, bool *val)
+{
+	const char *v = getenv(name);
+
+	*val = dflt;
+	if (!v || !*v)
+		return 0;
+	if (!strcmp(v, "1") || !strcmp(v, "yes") || !strcmp(v, "on"))
+		*val = true;
+	else if (!strcmp(v, "0") || !strcmp(v, "no") || !strcmp(v, "off"))
+		*val = false;
+	else {
+		pr_err("%s=%s: expected 1 or 0\n", name, v);
+		return -1;
+	}
+	return 0;
+}
+
+int lz_config_read(struct lz_config *c)
+{
+	const char *mode = getenv("LAZYSHM_MODE");
+
+	c->lazy = true;
+	if (mode && *mode) {
+		if (!strcmp(mode, "eager"))
+			c->lazy = false;
+		else if (strcmp(mode, "lazy")) {
+			pr_err("LAZYSHM_MODE=%s: expected lazy or eager\n", mode);
+			return -1;
+		}
+	}
+	return read_bool("LAZYSHM_VALIDATE", true, &c->validate);
+}

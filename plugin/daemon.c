@@ -1,0 +1,400 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The lazyshm side of `criu lazy-pages`.
+ *
+ * A fault on a lazily restored object is resolved by populating the page
+ * through the daemon's second mapping (objects.c), then mapping it into
+ * the faulting task with UFFDIO_CONTINUE. Missing and minor faults differ
+ * only in whether the page already existed. In idle time the remaining
+ * pages are populated in order and mapped into every task with range
+ * CONTINUEs, so that applications rarely fault at all.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <linux/userfaultfd.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "criu-plugin.h"
+#include "daemon.h"
+#include "guardian.h"
+#include "log.h"
+#include "objects.h"
+#include "registry.h"
+#include "stats.h"
+#include "tasks.h"
+#include "uffd-compat.h"
+
+#define FAULT_AROUND   (64 << 10)
+#define PREFETCH_CHUNK (4 << 20)
+
+struct lz_daemon {
+	bool active;
+	bool restored;
+	bool resident;
+	int imgdir;
+	struct lz_objects objs;
+	struct lz_registry *reg;
+	struct lz_guardian guard;
+	struct lz_task *tasks;
+	struct lz_stats *stats;
+	size_t cursor; /* object being prefetched */
+};
+
+static struct lz_daemon D;
+
+static struct lz_task *task_by_uffd(int uffd)
+{
+	struct lz_task *t;
+
+	for (t = D.tasks; t; t = t->next)
+		if (t->uffd == uffd && !t->gone)
+			return t;
+	return NULL;
+}
+
+static int task_ready(struct lz_task *t)
+{
+	return t->loaded ? 0 : lz_task_load(t, &D.objs);
+}
+
+static void queue_retry(struct lz_task *t, uint64_t addr, uint64_t len)
+{
+	if (t->nr_retry < (int)(sizeof(t->retry) / sizeof(t->retry[0]))) {
+		t->retry[t->nr_retry].addr = addr;
+		t->retry[t->nr_retry].len = len;
+		t->nr_retry++;
+	} else {
+		pr_warn("task %d: too many deferred CONTINUEs, %#" PRIx64 " waits for the next fault\n", t->pid, addr);
+	}
+}
+
+/*
+ * Map [addr, addr+len) of a task with UFFDIO_CONTINUE. Pages already
+ * mapped are skipped (and the range woken), pages gone from the page cache
+ * are left to fault. Returns 0, or -1 on an unexpected error.
+ */
+static int task_continue(struct lz_task *t, uint64_t addr, uint64_t len, uint64_t psz)
+{
+	struct uffdio_range wake = { .start = addr, .len = len };
+	bool need_wake = false;
+
+	while (len) {
+		struct uffdio_continue c = { .range = { .start = addr, .len = len } };
+		uint64_t done;
+
+		D.stats->continues++;
+		if (ioctl(t->uffd, UFFDIO_CONTINUE, &c) == 0) {
+			D.stats->continue_pages += len / psz;
+			break;
+		}
+		done = c.mapped > 0 ? (uint64_t)c.mapped : 0;
+		D.stats->continue_pages += done / psz;
+		addr += done;
+		len -= done;
+		if (errno == EAGAIN) {
+			queue_retry(t, addr, len);
+			return 0;
+		}
+		if (errno == ESRCH || errno == ENOSPC) {
+			t->gone = true;
+			return 0;
+		}
+		if (errno == ENOENT)
+			break; /* unmapped meanwhile: an UNMAP event follows */
+		if (errno != EEXIST && errno != EFAULT) {
+			pr_perror("task %d: UFFDIO_CONTINUE %#" PRIx64 "+%#" PRIx64, t->pid, addr, len);
+			return -1;
+		}
+		need_wake = true;
+		addr += psz;
+		len = len > psz ? len - psz : 0;
+	}
+	if (need_wake && ioctl(t->uffd, UFFDIO_WAKE, &wake) && errno != ESRCH && errno != ENOENT) {
+		pr_perror("task %d: UFFDIO_WAKE %#llx", t->pid, wake.start);
+		return -1;
+	}
+	return 0;
+}
+
+static int task_retry(struct lz_task *t)
+{
+	int i, n = t->nr_retry;
+
+	t->nr_retry = 0;
+	for (i = 0; i < n; i++) {
+		struct lz_range *r = lz_task_find(t, t->retry[i].addr);
+
+		if (r && task_continue(t, t->retry[i].addr, t->retry[i].len, r->obj->psz))
+			return -1;
+	}
+	return 0;
+}
+
+int lz_daemon_init(const struct lz_config *cfg)
+{
+	memset(&D, 0, sizeof(D));
+	D.imgdir = criu_get_image_dir();
+	D.stats = calloc(1, sizeof(*D.stats));
+	if (!D.stats)
+		return -1;
+	if (lz_objects_init(&D.objs, D.imgdir, cfg->validate))
+		goto err;
+	/* the guardian first: it must not inherit the registry's thread */
+	if (lz_guardian_start(&D.guard))
+		goto err_objs;
+	D.reg = lz_registry_start(D.imgdir, &D.objs);
+	if (!D.reg)
+		goto err_objs;
+	D.active = true;
+	pr_info("lazy-pages: serving shmem and hugetlbfs objects%s\n",
+		cfg->validate ? ", validating page digests" : ", digest validation disabled");
+	return 0;
+err_objs:
+	lz_objects_fini(&D.objs);
+err:
+	free(D.stats);
+	return -1;
+}
+
+void lz_daemon_fini(int ret)
+{
+	struct lz_task *t, *n;
+
+	if (!D.active)
+		return;
+	lz_registry_stop(D.reg);
+	if (ret == 0 && (D.resident || !lz_objects_count(&D.objs))) {
+		lz_stats_summary(D.stats, &D.objs, D.imgdir);
+		if (lz_guardian_release(&D.guard))
+			pr_err("could not release the guardian\n");
+	} else {
+		pr_err("lazy-pages failed before every page was restored; the guardian stops the restored tree\n");
+	}
+	for (t = D.tasks; t; t = n) {
+		n = t->next;
+		lz_task_free(t);
+	}
+	lz_objects_fini(&D.objs);
+	free(D.stats);
+	D.active = false;
+}
+
+int lz_daemon_task(int pid, int uffd)
+{
+	struct lz_task *t = lz_task_new(pid, uffd);
+
+	if (!t)
+		return -ENOMEM;
+	if (!D.stats->t_start)
+		D.stats->t_start = lz_now_ns();
+	t->next = D.tasks;
+	D.tasks = t;
+	return lz_guardian_watch(&D.guard, pid, uffd) ? -EIO : 0;
+}
+
+/* Populate what the faulting page needs, then map it into the task */
+static int serve_fault(struct lz_task *t, struct lz_range *r, uint64_t address, uint64_t flags)
+{
+	struct lz_object *o = r->obj;
+	uint64_t psz = o->psz, off = r->off + (address - r->start);
+	uint64_t page = off / psz, addr = r->start + (page * psz - r->off);
+	uint64_t n = psz < FAULT_AROUND ? FAULT_AROUND / psz : 1;
+	bool missing = !(flags & UFFD_PAGEFAULT_FLAG_MINOR);
+
+	/* fault-around stays inside the registered range and the object */
+	if (addr + n * psz > r->end)
+		n = (r->end - addr) / psz;
+	if (page + n > o->nr_pages)
+		n = o->nr_pages - page;
+	if (!n)
+		n = 1;
+
+	if (o->state[page] == LZ_PAGE_UNFILLED) {
+		if (lz_object_fill(&D.objs, o, page, n, true))
+			return -1;
+	} else if (missing && lz_object_materialize(o, page, 1)) {
+		return -1;
+	}
+	if (missing)
+		D.stats->faults_missing++;
+	else
+		D.stats->faults_minor++;
+	/* map only the faulting page if its neighbours were dropped */
+	if (o->state[page] != LZ_PAGE_FILLED)
+		n = 1;
+	return task_continue(t, addr, n * psz, psz);
+}
+
+int lz_daemon_fault(int pid, int uffd, uint64_t address, uint64_t flags)
+{
+	uint64_t t0 = lz_now_ns();
+	struct lz_task *t;
+	struct lz_range *r;
+	int ret;
+
+	if (!D.active)
+		return -ENOTSUP;
+	t = task_by_uffd(uffd);
+	if (!t || task_ready(t))
+		return t ? -EIO : -ENOTSUP;
+	r = lz_task_find(t, address);
+	if (!r)
+		return -ENOTSUP;
+
+	ret = serve_fault(t, r, address, flags);
+	lz_stats_fault(D.stats, lz_now_ns() - t0);
+	return ret ? -EIO : 0;
+}
+
+static int task_fork(struct lz_task *parent, int child_uffd)
+{
+	struct lz_task *t;
+
+	if (task_ready(parent))
+		return -1;
+	t = lz_task_new(parent->pid, child_uffd);
+	if (!t)
+		return -1;
+	if (lz_task_copy_ranges(t, parent)) {
+		lz_task_free(t);
+		return -1;
+	}
+	t->next = D.tasks;
+	D.tasks = t;
+	return lz_guardian_watch(&D.guard, parent->pid, child_uffd);
+}
+
+/* The application dropped [start, end): its unpopulated pages stay zero */
+static void task_remove(struct lz_task *t, uint64_t start, uint64_t end)
+{
+	size_t i;
+
+	for (i = 0; i < t->nr; i++) {
+		struct lz_range *r = &t->ranges[i];
+		uint64_t s = r->start > start ? r->start : start;
+		uint64_t e = r->end < end ? r->end : end;
+		uint64_t psz = r->obj->psz, first, last;
+
+		if (s >= e)
+			continue;
+		first = (r->off + (s - r->start) + psz - 1) / psz;
+		last = (r->off + (e - r->start)) / psz;
+		if (last > first)
+			lz_object_remove(r->obj, first, last - first);
+	}
+}
+
+int lz_daemon_event(int pid, int uffd, int event, uint64_t a, uint64_t b, uint64_t c)
+{
+	struct lz_task *t;
+	int ret = 0;
+
+	if (!D.active)
+		return -ENOTSUP;
+	t = task_by_uffd(uffd);
+	if (!t)
+		return -ENOTSUP;
+
+	switch (event) {
+	case CR_LAZY_EVENT_EXIT:
+		t->gone = true;
+		return 0;
+	case UFFD_EVENT_FORK:
+		ret = task_fork(t, (int)a);
+		break;
+	case UFFD_EVENT_REMOVE:
+		/* lazy-pages unregisters the range: later touches see the page cache */
+		if (task_ready(t))
+			return -EIO;
+		task_remove(t, a, b);
+		ret = lz_task_drop(t, a, b);
+		break;
+	case UFFD_EVENT_UNMAP:
+		ret = t->loaded ? lz_task_drop(t, a, b) : 0;
+		break;
+	case UFFD_EVENT_REMAP:
+		ret = t->loaded ? lz_task_remap(t, a, b, c) : 0;
+		break;
+	}
+	if (ret == 0)
+		ret = task_retry(t);
+	return ret ? -EIO : 0;
+}
+
+/* Map pages [first, first+n) of @o into every task that maps them */
+static int continue_everywhere(struct lz_object *o, uint64_t first, uint64_t n)
+{
+	uint64_t lo = first * o->psz, hi = (first + n) * o->psz;
+	struct lz_task *t;
+	size_t i;
+
+	for (t = D.tasks; t; t = t->next) {
+		if (t->gone || task_ready(t) || task_retry(t))
+			continue;
+		for (i = 0; i < t->nr; i++) {
+			struct lz_range *r = &t->ranges[i];
+			uint64_t s = r->off > lo ? r->off : lo;
+			uint64_t e = r->off + (r->end - r->start);
+
+			e = e < hi ? e : hi;
+			if (r->obj != o || s >= e)
+				continue;
+			if (task_continue(t, r->start + (s - r->off), e - s, o->psz))
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/* One chunk of background work: 1 if more is left, 0 when all is resident */
+static int prefetch_chunk(void)
+{
+	size_t nr = lz_objects_count(&D.objs);
+	struct lz_object *o;
+	uint64_t n;
+
+	while (D.cursor < nr) {
+		o = lz_objects_get(&D.objs, D.cursor);
+		while (o->next < o->nr_pages && o->state[o->next] != LZ_PAGE_UNFILLED)
+			o->next++;
+		if (o->next >= o->nr_pages) {
+			D.cursor++;
+			continue;
+		}
+		n = o->psz < PREFETCH_CHUNK ? PREFETCH_CHUNK / o->psz : 1;
+		if (o->next + n > o->nr_pages)
+			n = o->nr_pages - o->next;
+		if (lz_object_fill(&D.objs, o, o->next, n, false) || continue_everywhere(o, o->next, n))
+			return -1;
+		o->next += n;
+		lz_stats_progress(D.stats, &D.objs);
+		return 1;
+	}
+	return 0;
+}
+
+int lz_daemon_idle(int restored)
+{
+	int ret;
+
+	if (!D.active)
+		return -ENOTSUP;
+	if (!restored || D.resident)
+		return 0;
+	if (!D.restored) {
+		D.restored = true;
+		D.stats->t_restored = lz_now_ns();
+	}
+	ret = prefetch_chunk();
+	if (ret < 0)
+		return -EIO;
+	if (ret == 0) {
+		D.resident = true;
+		D.stats->t_resident = lz_now_ns();
+		pr_info("every lazily restored page is populated\n");
+	}
+	return ret;
+}

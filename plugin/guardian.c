@@ -1,0 +1,204 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The guardian: a child of the lazy-pages daemon that outlives it. See
+ * guardian.h for why. It learns tasks over a socket pair and reads EOF
+ * when the daemon is gone; a RELEASE message before that means success.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "guardian.h"
+#include "log.h"
+
+#define MAX_WATCHED 4096
+
+enum { G_WATCH = 1, G_RELEASE = 2 };
+
+struct g_msg {
+	int type;
+	int pid;
+};
+
+struct g_state {
+	int pids[MAX_WATCHED];
+	int pidfds[MAX_WATCHED];
+	int nr;
+};
+
+static int parent_of(int pid)
+{
+	char path[64], buf[512], *p;
+	int ppid = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')) && sscanf(p + 2, "%*c %d", &ppid) != 1)
+		ppid = -1;
+	fclose(f);
+	return ppid;
+}
+
+/* Kill every process descending from a watched task (tasks forked later) */
+static void kill_descendants(struct g_state *s)
+{
+	struct dirent *de;
+	DIR *d = opendir("/proc");
+	int i, pid, anc;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		pid = atoi(de->d_name);
+		if (pid <= 0)
+			continue;
+		for (anc = parent_of(pid); anc > 1; anc = parent_of(anc)) {
+			for (i = 0; i < s->nr && s->pids[i] != anc; i++)
+				;
+			if (i < s->nr) {
+				kill(pid, SIGKILL);
+				break;
+			}
+		}
+	}
+	closedir(d);
+}
+
+static void kill_tree(struct g_state *s)
+{
+	int i;
+
+	pr_err("the lazy-pages daemon is gone before every page was restored: killing the %d restored task(s) "
+	       "rather than letting them run on unrestored memory\n",
+	       s->nr);
+	kill_descendants(s);
+	for (i = 0; i < s->nr; i++) {
+		if (syscall(SYS_pidfd_send_signal, s->pidfds[i], SIGKILL, NULL, 0) && errno != ESRCH)
+			pr_perror("cannot kill restored task %d", s->pids[i]);
+	}
+}
+
+static int g_recv(int sk, struct g_msg *m, int *fd)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { .iov_base = m, .iov_len = sizeof(*m) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *c;
+	ssize_t n;
+
+	*fd = -1;
+	do
+		n = recvmsg(sk, &mh, 0);
+	while (n < 0 && errno == EINTR);
+	if (n != sizeof(*m))
+		return n == 0 ? 0 : -1;
+	c = CMSG_FIRSTHDR(&mh);
+	if (c && c->cmsg_type == SCM_RIGHTS)
+		memcpy(fd, CMSG_DATA(c), sizeof(int));
+	return 1;
+}
+
+static void guardian_main(int sk)
+{
+	struct g_state *s = calloc(1, sizeof(*s));
+	struct g_msg m;
+	int fd, ret;
+
+	if (!s)
+		_exit(1);
+	/* The daemon's death must reach us as EOF, whatever signal it got */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	for (;;) {
+		ret = g_recv(sk, &m, &fd);
+		if (ret == 1 && m.type == G_RELEASE)
+			_exit(0);
+		if (ret <= 0)
+			break;
+		/* keep the duplicated userfaultfd open: faults block, not zero-fill */
+		if (s->nr < MAX_WATCHED) {
+			s->pids[s->nr] = m.pid;
+			s->pidfds[s->nr] = syscall(SYS_pidfd_open, m.pid, 0);
+			s->nr++;
+		}
+	}
+	kill_tree(s);
+	_exit(2);
+}
+
+int lz_guardian_start(struct lz_guardian *g)
+{
+	int sp[2];
+
+	g->pid = -1;
+	g->sk = -1;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp)) {
+		pr_perror("cannot create the guardian's socket");
+		return -1;
+	}
+	g->pid = fork();
+	if (g->pid < 0) {
+		pr_perror("cannot start the guardian");
+		close(sp[0]);
+		close(sp[1]);
+		return -1;
+	}
+	if (g->pid == 0) {
+		close(sp[0]);
+		guardian_main(sp[1]);
+	}
+	close(sp[1]);
+	g->sk = sp[0];
+	pr_info("guardian %d watches the restored tree for the daemon's death\n", g->pid);
+	return 0;
+}
+
+int lz_guardian_watch(struct lz_guardian *g, int pid, int uffd)
+{
+	struct g_msg m = { .type = G_WATCH, .pid = pid };
+	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
+	struct iovec iov = { .iov_base = &m, .iov_len = sizeof(m) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &uffd, sizeof(int));
+	if (sendmsg(g->sk, &mh, MSG_NOSIGNAL) != sizeof(m)) {
+		pr_perror("cannot hand task %d to the guardian", pid);
+		return -1;
+	}
+	return 0;
+}
+
+int lz_guardian_release(struct lz_guardian *g)
+{
+	struct g_msg m = { .type = G_RELEASE };
+	int status;
+
+	if (g->pid <= 0)
+		return 0;
+	if (send(g->sk, &m, sizeof(m), MSG_NOSIGNAL) != sizeof(m)) {
+		pr_perror("cannot release the guardian");
+		return -1;
+	}
+	close(g->sk);
+	if (waitpid(g->pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status)) {
+		pr_err("the guardian did not exit cleanly (%#x)\n", status);
+		return -1;
+	}
+	g->pid = -1;
+	return 0;
+}

@@ -1,0 +1,310 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The daemon's table of lazily restored shared objects, and the only code
+ * that writes their content: through the daemon's second mapping, while a
+ * page is still UNFILLED, and validated against its dump-time digest
+ * before anything may map it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <linux/magic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include "criu-plugin.h"
+#include "lzimg.h"
+#include "objects.h"
+#include "log.h"
+
+const char *lz_kind_name(int kind, uint64_t psz)
+{
+	bool huge = psz > 4096;
+
+	switch (kind) {
+	case CR_SHMEM_ANON:
+		return huge ? "hugetlb-anon" : "shmem-anon";
+	case CR_SHMEM_SYSV:
+		return huge ? "hugetlb-sysv" : "sysv";
+	case CR_SHMEM_MEMFD:
+		return huge ? "hugetlb-memfd" : "memfd";
+	default:
+		return "unknown";
+	}
+}
+
+int lz_objects_init(struct lz_objects *t, int imgdir, bool validate)
+{
+	char err[256];
+	int ret;
+
+	memset(t, 0, sizeof(*t));
+	if (pthread_mutex_init(&t->lock, NULL))
+		return -1;
+	t->validate = validate;
+
+	ret = lzimg_load(imgdir, &t->img, err, sizeof(err));
+	if (ret == -ENOENT) {
+		pr_warn("no lazyshm image in the images directory: pages are not validated\n");
+		t->img = NULL;
+		return 0;
+	}
+	if (ret < 0) {
+		pr_err("%s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+static void object_free(struct lz_object *o)
+{
+	if (o->map && o->map != MAP_FAILED)
+		munmap(o->map, o->nr_pages * o->psz);
+	if (o->src)
+		lz_pagesrc_close(o->src);
+	if (o->fd >= 0)
+		close(o->fd);
+	free(o->state);
+	free(o);
+}
+
+void lz_objects_fini(struct lz_objects *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->nr; i++)
+		object_free(t->objs[i]);
+	free(t->objs);
+	if (t->img)
+		lzimg_free(t->img);
+	pthread_mutex_destroy(&t->lock);
+	memset(t, 0, sizeof(*t));
+}
+
+static int object_map(struct lz_object *o, char *err, size_t errlen)
+{
+	struct statfs sfs;
+	struct stat st;
+
+	if (fstat(o->fd, &st) || fstatfs(o->fd, &sfs)) {
+		snprintf(err, errlen, "cannot stat shmem %#" PRIx64 ": %s", o->shmid, strerror(errno));
+		return -1;
+	}
+	o->dev = st.st_dev;
+	o->ino = st.st_ino;
+	o->psz = sfs.f_type == HUGETLBFS_MAGIC ? (uint64_t)sfs.f_bsize : 4096;
+	o->nr_pages = (o->size + o->psz - 1) / o->psz;
+
+	o->map = mmap(NULL, o->nr_pages * o->psz, PROT_READ | PROT_WRITE, MAP_SHARED, o->fd, 0);
+	if (o->map == MAP_FAILED) {
+		snprintf(err, errlen, "cannot map %s %#" PRIx64 " (%" PRIu64 " bytes): %s",
+			 lz_kind_name(o->kind, o->psz), o->shmid, o->size, strerror(errno));
+		return -1;
+	}
+	o->state = calloc(o->nr_pages, 1);
+	if (!o->state) {
+		snprintf(err, errlen, "no memory for the state of shmem %#" PRIx64, o->shmid);
+		return -1;
+	}
+	return 0;
+}
+
+static int object_attach_images(struct lz_objects *t, struct lz_object *o, int imgdir, char *err, size_t errlen)
+{
+	if (lz_pagesrc_open(imgdir, o->shmid, &o->src, err, errlen))
+		return -1;
+
+	o->digests = t->img ? lzimg_find(t->img, o->shmid) : NULL;
+	if (t->img && !o->digests) {
+		snprintf(err, errlen, "shmem %#" PRIx64 " has no entry in the lazyshm image", o->shmid);
+		return -1;
+	}
+	if (o->digests && o->digests->page_size != o->psz) {
+		snprintf(err, errlen, "shmem %#" PRIx64 ": page size %" PRIu64 " now, %u in the lazyshm image",
+			 o->shmid, o->psz, o->digests->page_size);
+		return -1;
+	}
+	return 0;
+}
+
+static int objects_append(struct lz_objects *t, struct lz_object *o)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&t->lock);
+	if (t->nr == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 16;
+		struct lz_object **n = realloc(t->objs, cap * sizeof(*n));
+
+		if (!n) {
+			ret = -1;
+			goto out;
+		}
+		t->objs = n;
+		t->cap = cap;
+	}
+	t->objs[t->nr++] = o;
+out:
+	pthread_mutex_unlock(&t->lock);
+	return ret;
+}
+
+/* Takes ownership of @fd, also on failure */
+int lz_objects_add(struct lz_objects *t, int fd, uint64_t shmid, uint64_t size, int kind, int imgdir, char *err,
+		   size_t errlen)
+{
+	struct lz_object *o = calloc(1, sizeof(*o));
+
+	if (!o) {
+		close(fd);
+		snprintf(err, errlen, "no memory for shmem %#" PRIx64, shmid);
+		return -1;
+	}
+	o->fd = fd;
+	o->shmid = shmid;
+	o->size = size;
+	o->kind = kind;
+
+	if (object_map(o, err, errlen) || object_attach_images(t, o, imgdir, err, errlen))
+		goto err;
+	if (objects_append(t, o)) {
+		snprintf(err, errlen, "no memory to track shmem %#" PRIx64, shmid);
+		goto err;
+	}
+	pr_info("object %s %#" PRIx64 ": %" PRIu64 " bytes in %" PRIu64 " pages of %" PRIu64 "%s\n",
+		lz_kind_name(kind, o->psz), shmid, size, o->nr_pages, o->psz,
+		o->digests ? ", digests loaded" : ", not validated");
+	return 0;
+err:
+	object_free(o);
+	return -1;
+}
+
+size_t lz_objects_count(struct lz_objects *t)
+{
+	size_t n;
+
+	pthread_mutex_lock(&t->lock);
+	n = t->nr;
+	pthread_mutex_unlock(&t->lock);
+	return n;
+}
+
+struct lz_object *lz_objects_get(struct lz_objects *t, size_t i)
+{
+	struct lz_object *o = NULL;
+
+	pthread_mutex_lock(&t->lock);
+	if (i < t->nr)
+		o = t->objs[i];
+	pthread_mutex_unlock(&t->lock);
+	return o;
+}
+
+struct lz_object *lz_objects_find(struct lz_objects *t, dev_t dev, ino_t ino)
+{
+	struct lz_object *o = NULL;
+	size_t i;
+
+	pthread_mutex_lock(&t->lock);
+	for (i = 0; i < t->nr; i++) {
+		if (t->objs[i]->dev == dev && t->objs[i]->ino == ino) {
+			o = t->objs[i];
+			break;
+		}
+	}
+	pthread_mutex_unlock(&t->lock);
+	return o;
+}
+
+static int page_validate(struct lz_object *o, uint64_t idx)
+{
+	uint64_t want, got;
+
+	if (!o->digests || lzimg_page_digest(o->digests, idx, &want) != 1)
+		return 0;
+
+	got = lz_digest(o->map + idx * o->psz, o->psz);
+	if (got == want)
+		return 0;
+
+	pr_err("digest mismatch in %s %#" PRIx64 " page %" PRIu64 " (offset %#" PRIx64 "): expected %016" PRIx64
+	       ", image has %016" PRIx64 "; refusing to map it\n",
+	       lz_kind_name(o->kind, o->psz), o->shmid, idx, idx * o->psz, want, got);
+	return -1;
+}
+
+/* Fill the run [first, first+n) of UNFILLED pages: one read, then validate */
+static int fill_run(struct lz_objects *t, struct lz_object *o, uint64_t first, uint64_t n)
+{
+	uint64_t i;
+	int ret;
+
+	ret = lz_pagesrc_read(o->src, first * o->psz, o->map + first * o->psz, n * o->psz);
+	if (ret) {
+		pr_err("cannot read pages %" PRIu64 "-%" PRIu64 " of %s %#" PRIx64 " from the images: %s\n", first,
+		       first + n - 1, lz_kind_name(o->kind, o->psz), o->shmid, strerror(-ret));
+		return -1;
+	}
+
+	for (i = first; i < first + n; i++) {
+		if (t->validate && page_validate(o, i))
+			return -1;
+	}
+	memset(o->state + first, LZ_PAGE_FILLED, n);
+	o->nr_done += n;
+	return 0;
+}
+
+int lz_object_fill(struct lz_objects *t, struct lz_object *o, uint64_t first, uint64_t n, bool on_fault)
+{
+	uint64_t i = first, end = first + n, run;
+
+	if (end > o->nr_pages)
+		end = o->nr_pages;
+
+	while (i < end) {
+		if (o->state[i] != LZ_PAGE_UNFILLED) {
+			i++;
+			continue;
+		}
+		for (run = 1; i + run < end && o->state[i + run] == LZ_PAGE_UNFILLED; run++)
+			;
+		if (fill_run(t, o, i, run))
+			return -1;
+		if (on_fault)
+			o->filled_fault += run;
+		else
+			o->filled_prefetch += run;
+		i += run;
+	}
+	return 0;
+}
+
+int lz_object_materialize(struct lz_object *o, uint64_t first, uint64_t n)
+{
+	if (fallocate(o->fd, 0, first * o->psz, n * o->psz) == 0)
+		return 0;
+
+	pr_perror("cannot allocate dropped pages %" PRIu64 "+%" PRIu64 " of %s %#" PRIx64, first, n,
+		  lz_kind_name(o->kind, o->psz), o->shmid);
+	return -1;
+}
+
+void lz_object_remove(struct lz_object *o, uint64_t first, uint64_t n)
+{
+	uint64_t i;
+
+	for (i = first; i < first + n && i < o->nr_pages; i++) {
+		if (o->state[i] != LZ_PAGE_UNFILLED)
+			continue;
+		o->state[i] = LZ_PAGE_REMOVED;
+		o->nr_done++;
+		o->removed++;
+	}
+}
