@@ -71,9 +71,13 @@ static struct lz_image *load(int dirfd, const char *path)
 {
 	char err[LZIMG_ERRLEN] = "";
 	struct lz_image *img = NULL;
+	struct stat st;
 	int ret;
 
-	ret = lzimg_load(dirfd, &img, err, sizeof(err));
+	if (stat(path, &st) == 0 && !S_ISDIR(st.st_mode))
+		ret = lzimg_load_file(AT_FDCWD, path, &img, err, sizeof(err));
+	else
+		ret = lzimg_load(dirfd, &img, err, sizeof(err));
 	if (ret == -ENOENT)
 		fprintf(stderr, "lazyshm-img: %s: no " LZIMG_FILE " (not dumped with the lazyshm plugin?)\n", path);
 	else if (ret)

@@ -94,7 +94,7 @@ static int check_geometry(struct objctx *c, const LazyshmObject *m, struct lz_ob
 	if ((int)m->kind < LZ_KIND_ANON_SHARED || (int)m->kind > LZ_KIND_MAX)
 		return OBJERR(c, "unknown kind %d", (int)m->kind);
 	if (ps < LZIMG_MIN_PAGESZ || ps > LZIMG_MAX_PAGESZ || (ps & (ps - 1)))
-		return OBJERR(c, "page size %llu is not a power of two in [4K, 16G]", (unsigned long long)ps);
+		return OBJERR(c, "page size %llu is not a power of two in [4K, 2G]", (unsigned long long)ps);
 	if (lzimg_kind_is_hugetlb(m->kind) != (ps > LZIMG_MIN_PAGESZ))
 		return OBJERR(c, "page size %llu does not fit kind %s", (unsigned long long)ps, lzimg_kind_name(m->kind));
 	nr = m->size / ps + (m->size % ps != 0);
@@ -356,18 +356,23 @@ fail:
 	return ret;
 }
 
-int lzimg_load(int dirfd, struct lz_image **out, char *err, size_t errlen)
+int lzimg_load_file(int dirfd, const char *name, struct lz_image **out, char *err, size_t errlen)
 {
 	void *buf = NULL;
 	size_t len = 0;
 	int ret;
 
-	ret = lz_read_file(dirfd, LZIMG_FILE, LZIMG_MAX_FILE, &buf, &len, err, errlen);
+	ret = lz_read_file(dirfd, name, LZIMG_MAX_FILE, &buf, &len, err, errlen);
 	if (ret)
 		return ret;
-	ret = lzimg_parse(buf, len, LZIMG_FILE, out, err, errlen);
+	ret = lzimg_parse(buf, len, name, out, err, errlen);
 	free(buf);
 	return ret;
+}
+
+int lzimg_load(int dirfd, struct lz_image **out, char *err, size_t errlen)
+{
+	return lzimg_load_file(dirfd, LZIMG_FILE, out, err, errlen);
 }
 
 void lzimg_free(struct lz_image *img)

@@ -18,7 +18,7 @@
 #define LZIMG_MAGIC	 0x48535a4cu /* "LZSH" read as a little-endian u32 */
 #define LZIMG_VERSION	 1u
 #define LZIMG_MAX_FILE	 (1ULL << 36) /* refuse images above 64 GiB */
-#define LZIMG_MAX_PAGESZ (1ULL << 34) /* 16 GiB, the largest hugetlb size */
+#define LZIMG_MAX_PAGESZ (1ULL << 31) /* page_size is a u32 */
 #define LZIMG_MIN_PAGESZ 4096u
 #define LZIMG_ERRLEN	 512
 
@@ -85,6 +85,8 @@ struct lz_image;
 /* Load DIR/lazyshm-shmem.img. 0; -ENOENT if there is none; -EINVAL for a
  * malformed image, -EIO/-ENOMEM/... otherwise, with err filled. */
 int lzimg_load(int dirfd, struct lz_image **out, char *err, size_t errlen);
+/* Same with another file name (relative to dirfd, or absolute). */
+int lzimg_load_file(int dirfd, const char *name, struct lz_image **out, char *err, size_t errlen);
 /* Same from memory; fname only names the source in error texts. */
 int lzimg_parse(const void *buf, size_t len, const char *fname, struct lz_image **out, char *err, size_t errlen);
 void lzimg_free(struct lz_image *img);
