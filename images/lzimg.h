@@ -138,7 +138,10 @@ int lzimg_write(int dirfd, const struct lz_obj_spec *objs, size_t nr, char *err,
 
 /*
  * CRIU shmem page images: pagemap-shmem-<shmid>.img and its pages-<id>.img.
- * Offsets are bytes inside the object.
+ * Offsets are bytes inside the object. Threads: lz_pagesrc_read(),
+ * _has_data() and _next_data() may run concurrently on one source (only the
+ * error text is shared); lz_pagesrc_digest() uses a per-source scratch
+ * buffer, so give each thread its own source or serialize it.
  */
 struct lz_pagesrc;
 
