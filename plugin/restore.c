@@ -5,12 +5,22 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <linux/magic.h>
+#include <stdbool.h>
+#include <sys/vfs.h>
 
 #include "criu-plugin.h"
 #include "log.h"
 #include "objects.h"
 #include "registry.h"
 #include "restore.h"
+
+static bool is_hugetlb(int fd)
+{
+	struct statfs st;
+
+	return fstatfs(fd, &st) == 0 && st.f_type == HUGETLBFS_MAGIC;
+}
 
 static const char *kind_name(int kind)
 {
@@ -30,6 +40,12 @@ int lz_restore_shmem_content(const struct lz_config *cfg, int fd, uint64_t shmid
 	}
 	if (!cfg->lazy) {
 		pr_info("%s %#" PRIx64 " restored eagerly: LAZYSHM_MODE=eager\n", kind_name(kind), shmid);
+		return -ENOTSUP;
+	}
+	if (!(flags & CR_SHMEM_CAN_DEFER) && kind == CR_SHMEM_SYSV && !is_hugetlb(fd)) {
+		pr_info("%s %#" PRIx64 " restored eagerly: userfaultfd cannot register 4K SysV mappings "
+			"(only SHM_HUGETLB ones)\n",
+			kind_name(kind), shmid);
 		return -ENOTSUP;
 	}
 	if (!(flags & CR_SHMEM_CAN_DEFER)) {
