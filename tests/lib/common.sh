@@ -145,7 +145,9 @@ lz_wait_file() {
 	[ -e "$f" ]
 }
 
-# lz_wait_gone PID SECONDS: wait for a process to exit.
+# lz_wait_gone PID SECONDS: wait for the pid to be free. A zombie still holds
+# its pid (a restore of that pid would fail), so this waits until it has
+# been reaped; orphans are reaped by PID 1, which here takes ~2 s.
 lz_wait_gone() {
 	local p=$1 t=$((${2:-10} * 10))
 	while kill -0 "$p" 2>/dev/null && [ $t -gt 0 ]; do
@@ -153,4 +155,61 @@ lz_wait_gone() {
 		t=$((t - 1))
 	done
 	! kill -0 "$p" 2>/dev/null
+}
+
+# True once PID has exited (gone, or a zombie nobody reaped yet).
+lz_exited() {
+	local st
+	st=$(sed 's/.*) \(.\).*/\1/' "/proc/$1/stat" 2>/dev/null) || return 0
+	[ -z "$st" ] || [ "$st" = Z ] || [ "$st" = X ]
+}
+
+# lz_stop_tasks PID...: SIGTERM, up to 5 s to exit, then SIGKILL.
+lz_stop_tasks() {
+	local p t
+	for p in "$@"; do
+		kill -TERM "$p" 2>/dev/null
+	done
+	for p in "$@"; do
+		for ((t = 50; t > 0; t--)); do
+			lz_exited "$p" && break
+			sleep 0.1
+		done
+		lz_exited "$p" || {
+			lz_log "pid $p ignored SIGTERM, killing it"
+			kill -KILL "$p" 2>/dev/null
+		}
+	done
+}
+
+# lz_lazy_restore DIR [restore args]: start `criu lazy-pages` with the
+# plugin, then `criu restore --lazy-pages`. The daemon's pid is in
+# DIR/lazy.pid; it exits by itself once every page is resident.
+lz_lazy_restore() {
+	local dir=$1
+	shift
+	"$CRIU" lazy-pages -D "$dir" --libdir "$LIBDIR" -v4 -o lazy.log -d --pidfile "$dir/lazy.pid" || {
+		lz_log "criu lazy-pages failed:"
+		tail -20 "$dir/lazy.log"
+		return 1
+	}
+	lz_track_pid "$(cat "$dir/lazy.pid")"
+	lz_criu_restore "$dir" --lazy-pages "$@"
+}
+
+# lz_verify_all DIR NTASKS: ask every restored task to verify its memory
+# (SIGUSR1 to the tree) and check that each reported OK.
+lz_verify_all() {
+	local dir=$1 n=$2 root i f
+	root=$(cat "$dir/restored.pid")
+	rm -f "$dir"/res.*
+	pkill -USR1 -P "$root" 2>/dev/null
+	kill -USR1 "$root" || return 1
+	for ((i = 0; i < n; i++)); do
+		f=$dir/res.$i
+		lz_wait_file "$f" 60 || { lz_log "task $i did not report"; return 1; }
+		read -r st bytes _ <"$f"
+		[ "$st" = OK ] || { lz_log "task $i: $(head -1 "$f")"; return 1; }
+		lz_log "task $i verified $bytes bytes: $(tail -n +2 "$f" | tr '\n' ';')"
+	done
 }
