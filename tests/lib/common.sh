@@ -49,13 +49,16 @@ lz_require_criu() {
 }
 
 # A fresh work directory under build/, removed at exit unless KEEP=1.
+# Tests call it as W=$(lz_workdir), a subshell whose lz_on_exit would be
+# lost: the removal is registered here, first, so it runs last (after the
+# unmounts of anything mounted inside it).
 lz_workdir() {
 	local d=$BUILD/test-work/$TEST_NAME
 	rm -rf "$d"
 	mkdir -p "$d"
-	[ "${KEEP:-0}" = 1 ] || lz_on_exit "rm -rf '$d'"
 	echo "$d"
 }
+[ "${KEEP:-0}" = 1 ] || lz_on_exit "rm -rf '$BUILD/test-work/$TEST_NAME'"
 
 _hp_file() {
 	case "$1" in
