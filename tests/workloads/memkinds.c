@@ -542,7 +542,7 @@ static int verify_region(const struct region *r, char *first, size_t flen, char 
 			uint64_t want = hole ? 0 : word_at(base, i);
 
 			if (p[i] == want || bad++)
-				continue;
+				continue; /* match, or not the first mismatch */
 			snprintf(first, flen, "FAIL %s page %" PRIu64 " offset %" PRIu64 " expected 0x%016" PRIx64 " got 0x%016" PRIx64,
 				 name, page, i * 8, want, p[i]);
 		}
@@ -591,7 +591,7 @@ static int write_atomic(const char *path, const char *buf)
 
 static int verify_all(int idx)
 {
-	char first[256] = "", line[256], body[MAX_REGIONS * 256 + 512] = "", path[4096];
+	char first[256] = "", line[256], body[MAX_REGIONS * 256] = "", out[sizeof(body) + 256], path[4096];
 	unsigned long total = 0;
 	int i, bad = 0;
 
@@ -613,10 +613,8 @@ static int verify_all(int idx)
 		fprintf(stderr, "memkinds: --result path too long\n");
 		return -1;
 	}
-	memmove(body + strlen(first) + 1, body, strlen(body) + 1);
-	memcpy(body, first, strlen(first));
-	body[strlen(first)] = '\n';
-	return write_atomic(path, body);
+	snprintf(out, sizeof(out), "%s\n%s", first, body);
+	return write_atomic(path, out);
 }
 
 static void on_signal(int sig)
