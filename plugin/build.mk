@@ -11,7 +11,8 @@ PLUGIN_CFLAGS	:= $(CFLAGS) -fPIC -fvisibility=hidden $(CRIU_INCLUDES) -Iplugin \
 		   -I$(BUILD)/images -Iimages $(KERNEL_LIB_CFLAGS)
 PLUGIN_LIBS	:= $(PLUGIN_EXTRA_OBJS) -lxxhash -lprotobuf-c -lpthread
 
-$(PLUGIN_DIR)/%.o: plugin/%.c $(wildcard plugin/*.h) $(PLUGIN_DEPS) | $(CRIU)
+# the patched tree's headers change with the series: rebuild then
+$(PLUGIN_DIR)/%.o: plugin/%.c $(wildcard plugin/*.h) $(PLUGIN_DEPS) $(wildcard $(CRIU_SRC)/.lazyshm-series) | $(CRIU)
 	@mkdir -p $(dir $@)
 	$(CC) $(PLUGIN_CFLAGS) -c $< -o $@
 

@@ -300,8 +300,10 @@ int lz_daemon_event(int pid, int uffd, int event, uint64_t a, uint64_t b, uint64
 
 	switch (event) {
 	case CR_LAZY_EVENT_EXIT:
+	case CR_LAZY_EVENT_DONE:
+		/* the daemon closes this userfaultfd: the guardian must too */
 		t->gone = true;
-		return 0;
+		return lz_guardian_forget(&D.guard, uffd) ? -EIO : 0;
 	case UFFD_EVENT_FORK:
 		ret = task_fork(t, (int)a);
 		break;

@@ -20,16 +20,19 @@
 
 #define MAX_WATCHED 4096
 
-enum { G_WATCH = 1, G_RELEASE = 2 };
+enum { G_WATCH = 1, G_RELEASE = 2, G_FORGET = 3 };
 
 struct g_msg {
 	int type;
 	int pid;
+	int key; /* the daemon's descriptor of the userfaultfd */
 };
 
 struct g_state {
 	int pids[MAX_WATCHED];
 	int pidfds[MAX_WATCHED];
+	int uffds[MAX_WATCHED];
+	int keys[MAX_WATCHED];
 	int nr;
 };
 
@@ -108,6 +111,41 @@ static int g_recv(int sk, struct g_msg *m, int *fd)
 	return 1;
 }
 
+static void g_watch(struct g_state *s, const struct g_msg *m, int fd)
+{
+	if (s->nr >= MAX_WATCHED) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	s->pids[s->nr] = m->pid;
+	s->pidfds[s->nr] = syscall(SYS_pidfd_open, m->pid, 0);
+	s->uffds[s->nr] = fd;
+	s->keys[s->nr] = m->key;
+	s->nr++;
+}
+
+/* The daemon is done with a task: let its userfaultfd go */
+static void g_forget(struct g_state *s, int key)
+{
+	int i;
+
+	for (i = 0; i < s->nr; i++) {
+		if (s->keys[i] != key)
+			continue;
+		if (s->uffds[i] >= 0)
+			close(s->uffds[i]);
+		if (s->pidfds[i] >= 0)
+			close(s->pidfds[i]);
+		s->nr--;
+		s->pids[i] = s->pids[s->nr];
+		s->pidfds[i] = s->pidfds[s->nr];
+		s->uffds[i] = s->uffds[s->nr];
+		s->keys[i] = s->keys[s->nr];
+		return;
+	}
+}
+
 static void guardian_main(int sk)
 {
 	struct g_state *s = calloc(1, sizeof(*s));
@@ -127,11 +165,10 @@ static void guardian_main(int sk)
 		if (ret <= 0)
 			break;
 		/* keep the duplicated userfaultfd open: faults block, not zero-fill */
-		if (s->nr < MAX_WATCHED) {
-			s->pids[s->nr] = m.pid;
-			s->pidfds[s->nr] = syscall(SYS_pidfd_open, m.pid, 0);
-			s->nr++;
-		}
+		if (m.type == G_WATCH)
+			g_watch(s, &m, fd);
+		else if (m.type == G_FORGET)
+			g_forget(s, m.key);
 	}
 	kill_tree(s);
 	_exit(2);
@@ -166,7 +203,7 @@ int lz_guardian_start(struct lz_guardian *g)
 
 int lz_guardian_watch(struct lz_guardian *g, int pid, int uffd)
 {
-	struct g_msg m = { .type = G_WATCH, .pid = pid };
+	struct g_msg m = { .type = G_WATCH, .pid = pid, .key = uffd };
 	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
 	struct iovec iov = { .iov_base = &m, .iov_len = sizeof(m) };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
@@ -178,6 +215,17 @@ int lz_guardian_watch(struct lz_guardian *g, int pid, int uffd)
 	memcpy(CMSG_DATA(c), &uffd, sizeof(int));
 	if (sendmsg(g->sk, &mh, MSG_NOSIGNAL) != sizeof(m)) {
 		pr_perror("cannot hand task %d to the guardian", pid);
+		return -1;
+	}
+	return 0;
+}
+
+int lz_guardian_forget(struct lz_guardian *g, int uffd)
+{
+	struct g_msg m = { .type = G_FORGET, .key = uffd };
+
+	if (send(g->sk, &m, sizeof(m), MSG_NOSIGNAL) != sizeof(m)) {
+		pr_perror("cannot tell the guardian to forget userfaultfd %d", uffd);
 		return -1;
 	}
 	return 0;

@@ -17,6 +17,8 @@ struct lz_guardian {
 int lz_guardian_start(struct lz_guardian *g);
 /* Watch a restored task: its pid and a duplicate of its userfaultfd */
 int lz_guardian_watch(struct lz_guardian *g, int pid, int uffd);
+/* The daemon is done with the task of @uffd: close the duplicate */
+int lz_guardian_forget(struct lz_guardian *g, int uffd);
 /* Everything is populated: let the guardian go without killing anyone */
 int lz_guardian_release(struct lz_guardian *g);
 

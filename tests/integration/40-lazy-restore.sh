@@ -30,7 +30,10 @@ done
 [ -f "$W/lazyshm-shmem.img" ] || lz_fail "the plugin wrote no lazyshm image at dump"
 
 lz_lazy_restore "$W" || lz_fail "lazy restore failed"
-lz_verify_all "$W" 3 || lz_fail "restored memory differs from the dumped memory"
+lz_verify_all "$W" 3 || {
+	lz_diag_lazy "$W"
+	lz_fail "restored tasks did not all verify their memory"
+}
 
 lz_wait_gone "$(cat "$W/lazy.pid")" 60 || lz_fail "lazy-pages daemon did not finish"
 grep -q "every lazily restored page is populated" "$W/lazy.log" || lz_fail "daemon did not reach full residency"

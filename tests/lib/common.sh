@@ -216,3 +216,20 @@ lz_verify_all() {
 		lz_log "task $i verified $bytes bytes: $(tail -n +2 "$f" | tr '\n' ';')"
 	done
 }
+
+# lz_diag_lazy DIR: what the daemon and the restored tasks are doing
+lz_diag_lazy() {
+	local dir=$1 p
+	p=$(cat "$dir/lazy.pid" 2>/dev/null)
+	if [ -n "$p" ] && kill -0 "$p" 2>/dev/null; then
+		lz_log "lazy-pages daemon $p is alive: $(cat /proc/"$p"/wchan 2>/dev/null)"
+	else
+		lz_log "lazy-pages daemon is gone"
+	fi
+	for p in $(cat "$dir/restored.pid" 2>/dev/null) $(pgrep -P "$(cat "$dir/restored.pid" 2>/dev/null)" 2>/dev/null); do
+		lz_log "task $p: $(ps -o stat=,wchan:32= -p "$p" 2>/dev/null)"
+		cat /proc/"$p"/task/*/stack 2>/dev/null | head -8
+	done
+	grep -E "Error|lazyshm: (summary|every)" "$dir/lazy.log" | grep -v hook | tail -15
+	[ -n "${HOLD:-}" ] && sleep "$HOLD"
+}
