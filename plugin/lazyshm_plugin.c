@@ -5,7 +5,8 @@
  * This file only registers the plugin and routes each CRIU stage and hook
  * to the file that owns the concern:
  *   dump.c     (criu dump)        per-page digests of shared objects
- *   restore.c  (criu restore)     which objects are deferred
+ *   restore.c  (criu restore)     which objects are deferred; eager.c
+ *                                 restores the others, validated
  *   daemon.c   (criu lazy-pages)  faults, events, prefetch, fail-stop
  */
 #include <errno.h>
@@ -44,6 +45,8 @@ static int lazyshm_plugin_init(int stage)
 		return -1;
 	if (stage == CR_PLUGIN_STAGE__LAZY_PAGES)
 		return lz_daemon_init(&cfg);
+	if (stage == CR_PLUGIN_STAGE__RESTORE)
+		return lz_restore_init(&cfg);
 	return 0;
 }
 
@@ -53,6 +56,8 @@ static void lazyshm_plugin_fini(int stage, int ret)
 		pr_err("lazyshm images were not written: restores of this dump are not validated\n");
 	if (stage == CR_PLUGIN_STAGE__LAZY_PAGES)
 		lz_daemon_fini(ret);
+	if (stage == CR_PLUGIN_STAGE__RESTORE)
+		lz_restore_fini();
 	pr_info("lazyshm plugin finished %s (ret %d)\n", stage_name(stage), ret);
 }
 
@@ -60,7 +65,7 @@ __attribute__((visibility("default"))) CR_PLUGIN_REGISTER("lazyshm", lazyshm_plu
 
 static int lazyshm_plugin_restore_shmem_content(int fd, uint64_t shmid, uint64_t size, int kind, int flags)
 {
-	return lz_restore_shmem_content(&cfg, fd, shmid, size, kind, flags);
+	return lz_restore_shmem_content(fd, shmid, size, kind, flags);
 }
 CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__RESTORE_SHMEM_CONTENT, lazyshm_plugin_restore_shmem_content)
 

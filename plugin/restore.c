@@ -1,19 +1,36 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * Restore side: decide, per shared object, whether its content is
- * deferred to the lazy-pages daemon, and log why when it is not.
+ * Restore side: decide, per shared object, whether its content is deferred
+ * to the lazy-pages daemon; otherwise restore it eagerly, still validated
+ * against its digests, and log why it was not lazy.
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <linux/magic.h>
 #include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/vfs.h>
 
 #include "criu-plugin.h"
+#include "eager.h"
+#include "kprobe.h"
 #include "log.h"
-#include "objects.h"
+#include "lzimg.h"
 #include "registry.h"
 #include "restore.h"
+
+/*
+ * No descriptor is kept: CRIU moves its service descriptors (the images
+ * directory among them) in each restored task, so ask criu_get_image_dir()
+ * at every use.
+ */
+struct lz_restore {
+	const struct lz_config *cfg;
+	struct lz_image *img; /* NULL: dumped without the plugin */
+};
+
+static struct lz_restore R;
 
 static bool is_hugetlb(int fd)
 {
@@ -27,40 +44,133 @@ static const char *kind_name(int kind)
 	return kind == CR_SHMEM_SYSV ? "SysV shm" : kind == CR_SHMEM_MEMFD ? "memfd" : "shared anonymous memory";
 }
 
-int lz_restore_shmem_content(const struct lz_config *cfg, int fd, uint64_t shmid, uint64_t size, int kind, int flags)
+/* Why CRIU could not defer this object (CR_SHMEM_CAN_DEFER unset) */
+static void no_defer_reason(int fd, int kind, int flags, char *why, size_t len)
 {
-	char why[256];
-	int ret;
+	struct lz_kfeatures kf;
+	bool huge = is_hugetlb(fd);
 
-	if (flags & CR_SHMEM_FD_REACHABLE) {
-		pr_info("%s %#" PRIx64 " restored eagerly: a task holds it open, and read()/write() on the "
-			"descriptor bypass userfaultfd\n",
-			kind_name(kind), shmid);
-		return -ENOTSUP;
-	}
-	if (!cfg->lazy) {
-		pr_info("%s %#" PRIx64 " restored eagerly: LAZYSHM_MODE=eager\n", kind_name(kind), shmid);
-		return -ENOTSUP;
-	}
-	if (!(flags & CR_SHMEM_CAN_DEFER) && kind == CR_SHMEM_SYSV && !is_hugetlb(fd)) {
-		pr_info("%s %#" PRIx64 " restored eagerly: userfaultfd cannot register 4K SysV mappings "
-			"(only SHM_HUGETLB ones)\n",
-			kind_name(kind), shmid);
-		return -ENOTSUP;
+	if (flags & CR_SHMEM_FD_REACHABLE)
+		snprintf(why, len, "a task holds it open, and read()/write() on the descriptor bypass userfaultfd");
+	else if (kind == CR_SHMEM_SYSV && !huge)
+		snprintf(why, len, "userfaultfd cannot register 4K SysV mappings (only SHM_HUGETLB ones)");
+	else if (lz_kprobe(&kf) == 0 && !(huge ? lz_kprobe_lazy_hugetlb(&kf, why, len) : lz_kprobe_lazy_shmem(&kf, why, len)))
+		return; /* the probe said why */
+	else
+		snprintf(why, len, "not a --lazy-pages restore");
+}
+
+/* 1 if deferred, 0 if not (and why) */
+static int try_defer(int fd, uint64_t shmid, uint64_t size, int kind, int flags, char *why, size_t len)
+{
+	if (!R.cfg->lazy) {
+		snprintf(why, len, "LAZYSHM_MODE=eager");
+		return 0;
 	}
 	if (!(flags & CR_SHMEM_CAN_DEFER)) {
-		pr_info("%s %#" PRIx64 " restored eagerly: not a --lazy-pages restore, or the kernel has no "
-			"minor faults for this memory type\n",
-			kind_name(kind), shmid);
-		return -ENOTSUP;
+		no_defer_reason(fd, kind, flags, why, len);
+		return 0;
 	}
+	return lz_registry_offer(criu_get_image_dir(), fd, shmid, size, kind, why, len) == 1;
+}
 
-	ret = lz_registry_offer(criu_get_image_dir(), fd, shmid, size, kind, why, sizeof(why));
-	if (ret == 1) {
+int lz_restore_shmem_content(int fd, uint64_t shmid, uint64_t size, int kind, int flags)
+{
+	const struct lz_obj *o = R.img ? lzimg_find(R.img, shmid) : NULL;
+	char why[256];
+
+	if (try_defer(fd, shmid, size, kind, flags, why, sizeof(why))) {
 		pr_info("%s %#" PRIx64 " (%" PRIu64 " bytes) deferred to the lazy-pages daemon\n", kind_name(kind),
 			shmid, size);
 		return 1;
 	}
-	pr_warn("%s %#" PRIx64 " restored eagerly: %s\n", kind_name(kind), shmid, why);
-	return -ENOTSUP;
+	pr_info("%s %#" PRIx64 " restored eagerly: %s\n", kind_name(kind), shmid, why);
+	if (!o) {
+		pr_warn("%s %#" PRIx64 " is not in the lazyshm image: CRIU restores it unvalidated\n", kind_name(kind),
+			shmid);
+		return -ENOTSUP;
+	}
+	if (!R.cfg->validate)
+		return -ENOTSUP;
+	return lz_eager_restore(criu_get_image_dir(), o, fd, size);
+}
+
+/* Hugepages of one size that can still be had: free ones plus overcommit */
+static uint64_t hugepages_available(uint64_t psz)
+{
+	uint64_t v[3] = { 0, 0, 0 };
+	const char *names[3] = { "free_hugepages", "nr_overcommit_hugepages", "surplus_hugepages" };
+	char path[128];
+	FILE *f;
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "/sys/kernel/mm/hugepages/hugepages-%" PRIu64 "kB/%s", psz >> 10, names[i]);
+		f = fopen(path, "r");
+		if (!f || fscanf(f, "%" SCNu64, &v[i]) != 1)
+			v[i] = 0;
+		if (f)
+			fclose(f);
+	}
+	return v[0] + (v[1] > v[2] ? v[1] - v[2] : 0);
+}
+
+/* Fail the restore up front, naming the objects, rather than with SIGBUS later */
+static int hugepages_preflight(void)
+{
+	uint64_t sizes[] = { 2ull << 20, 1ull << 30 };
+	size_t i, j, n = lzimg_nr_objs(R.img);
+	int ret = 0;
+
+	for (j = 0; j < 2; j++) {
+		uint64_t need = 0, have = hugepages_available(sizes[j]);
+
+		for (i = 0; i < n; i++) {
+			const struct lz_obj *o = lzimg_obj(R.img, i);
+
+			if (o->page_size == sizes[j])
+				need += o->nr_pages;
+		}
+		if (need <= have)
+			continue;
+		for (i = 0; i < n; i++) {
+			const struct lz_obj *o = lzimg_obj(R.img, i);
+
+			if (o->page_size == sizes[j])
+				pr_err("%s %#" PRIx64 " needs %" PRIu64 " hugepages of %" PRIu64 " kB\n",
+				       lzimg_kind_name(o->kind), o->shmid, o->nr_pages, sizes[j] >> 10);
+		}
+		pr_err("the restore needs %" PRIu64 " hugepages of %" PRIu64 " kB but only %" PRIu64
+		       " can be had: raise /sys/kernel/mm/hugepages/hugepages-%" PRIu64 "kB/nr_hugepages by %" PRIu64 "\n",
+		       need, sizes[j] >> 10, have, sizes[j] >> 10, need - have);
+		ret = -1;
+	}
+	return ret;
+}
+
+int lz_restore_init(const struct lz_config *cfg)
+{
+	char err[256];
+	int ret;
+
+	memset(&R, 0, sizeof(R));
+	R.cfg = cfg;
+	ret = lzimg_load(criu_get_image_dir(), &R.img, err, sizeof(err));
+	if (ret == -ENOENT) {
+		pr_warn("no lazyshm image: shared memory is restored by CRIU, eagerly and unvalidated\n");
+		R.img = NULL;
+		return 0;
+	}
+	if (ret < 0) {
+		pr_err("%s\n", err);
+		return -1;
+	}
+	return hugepages_preflight();
+}
+
+void lz_restore_fini(void)
+{
+	if (R.img)
+		lzimg_free(R.img);
+	R.img = NULL;
 }

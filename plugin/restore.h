@@ -7,7 +7,9 @@
 
 #include "config.h"
 
-int lz_restore_shmem_content(const struct lz_config *cfg, int fd, uint64_t shmid, uint64_t size, int kind,
-			     int flags);
+/* Load the digests and check that the hugepages the dump needs exist */
+int lz_restore_init(const struct lz_config *cfg);
+void lz_restore_fini(void);
+int lz_restore_shmem_content(int fd, uint64_t shmid, uint64_t size, int kind, int flags);
 
 #endif /* __LAZYSHM_RESTORE_H__ */
