@@ -44,9 +44,9 @@ static int check_digests(const char *map, uint64_t size, const struct lz_obj *o)
 		got = lz_digest(map + idx * psz, psz);
 		if (got == want)
 			continue;
-		pr_err("digest mismatch in %s %#" PRIx64 " page %" PRIu64 " (offset %#" PRIx64 "): expected %016" PRIx64
-		       ", image has %016" PRIx64 "; the restore stops\n",
-		       lzimg_kind_name(o->kind), o->shmid, idx, idx * psz, want, got);
+		pr_err("digest mismatch in %s shmid %" PRIu64 " (%#" PRIx64 ") page %" PRIu64 " (offset %#" PRIx64
+		       "): expected %016" PRIx64 ", image has %016" PRIx64 "; the restore stops\n",
+		       lzimg_kind_name(o->kind), o->shmid, o->shmid, idx, idx * psz, want, got);
 		return -EIO;
 	}
 	return 0;

@@ -233,9 +233,9 @@ static int page_validate(struct lz_object *o, uint64_t idx)
 	if (got == want)
 		return 0;
 
-	pr_err("digest mismatch in %s %#" PRIx64 " page %" PRIu64 " (offset %#" PRIx64 "): expected %016" PRIx64
-	       ", image has %016" PRIx64 "; refusing to map it\n",
-	       lz_kind_name(o->kind, o->psz), o->shmid, idx, idx * o->psz, want, got);
+	pr_err("digest mismatch in %s shmid %" PRIu64 " (%#" PRIx64 ") page %" PRIu64 " (offset %#" PRIx64
+	       "): expected %016" PRIx64 ", image has %016" PRIx64 "; refusing to map it\n",
+	       lzimg_kind_name(o->digests->kind), o->shmid, o->shmid, idx, idx * o->psz, want, got);
 	return -1;
 }
 
