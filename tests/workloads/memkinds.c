@@ -47,6 +47,32 @@
  *                    then one line per region:
  *                      region <kind> bytes <b> pages <p> holes <h> OK|FAIL
  *
+ *   --fd-read        tasks that hold a region's fd open (memfd-sealed)
+ *                    also pread() the whole region through the fd, before
+ *                    reading the mapping, and compare it the same way; the
+ *                    result file gets a line "fdread <kind> bytes <b> OK|FAIL"
+ *   --on-usr2 LIST   on SIGUSR2 the root performs these actions, in order
+ *                    (PAGE and N count the region's pages):
+ *                      dontneed:KIND:PAGE:N  read and check the pages, then
+ *                                 MADV_DONTNEED them and check them again:
+ *                                 their content must be unchanged
+ *                      remove:KIND:PAGE:N    MADV_REMOVE: they read zeros
+ *                      unmap:KIND:PAGE:N     munmap: no longer verified
+ *                      mremap:KIND   move the whole region to a new address
+ *                      fork          fork a child with the next task index;
+ *                                    it knows what was done before the fork
+ *                    then writes FILE.usr2.0 (--result): "OK actions"
+ *                    or "FAIL <action>: <cause>". Verification afterwards
+ *                    expects exactly that outcome.
+ *   --rewrite STEP   on SIGUSR2 every task starts a new generation g (1, 2,
+ *                    ...) and writes the pattern of seed S+g into every
+ *                    page with index % STEP == 0 of every shared region;
+ *                    task i writes those with (index / STEP) % tasks == i,
+ *                    or all of them if it is the --rewrite-task. Then it
+ *                    writes FILE.w.<taskindex>: "WROTE <pages> gen <g>".
+ *                    Verification expects the generation-g pattern there.
+ *   --rewrite-task T only task T writes (the others report WROTE 0)
+ *
  * Files of file kinds are named DIR/memkinds-<rootpid>-<kind>.
  *
  * Every page gets its own pattern of 64-bit words derived from (kind index,
@@ -55,8 +81,8 @@
  * every byte.
  *
  * After setup every task waits for signals (sigsuspend in a loop, so the
- * wait survives checkpoint/restore): SIGUSR1 verifies again, SIGTERM exits
- * 0. The root forwards SIGTERM to its children, reaps them and removes the
+ * wait survives checkpoint/restore): SIGUSR1 verifies again, SIGUSR2 runs
+ * --rewrite and --on-usr2, SIGTERM exits 0. The root forwards SIGTERM to its children, reaps them and removes the
  * SysV segments and the files it created. No fd stays open except stdio
  * and the memfd-sealed fd: an open memfd lets read()/write() reach the
  * pages without page tables, which is a different restore problem that
@@ -91,6 +117,7 @@
 #define SZ_1G	     (1UL << 30)
 #define MAX_REGIONS  16
 #define MAX_CHILDREN 64
+#define MAX_SPANS    8
 
 enum backing { B_MMAP,
 	       B_MEMFD,
@@ -123,6 +150,15 @@ static const struct kind kinds[] = {
 };
 #define NR_KINDS (int)(sizeof(kinds) / sizeof(kinds[0]))
 
+/* What an --on-usr2 action did to a run of pages */
+enum span_what { SPAN_ZERO,
+		 SPAN_GONE };
+
+struct span {
+	uint64_t first, n;
+	enum span_what what;
+};
+
 struct region {
 	int kind;
 	char *addr;
@@ -131,6 +167,8 @@ struct region {
 	int fd;	    /* memfd-sealed only, else -1 */
 	int shmid;  /* SysV only, else -1 */
 	char *path; /* file kinds, NULL once unlinked */
+	struct span spans[MAX_SPANS];
+	int nr_spans;
 };
 
 static struct {
@@ -139,8 +177,13 @@ static struct {
 	unsigned long size_mb, huge_mb;
 	key_t sysv_key;
 	const char *hugetlbfs, *shm_dir, *ready, *result;
-	int unlink_files, holes, nr_children;
+	int unlink_files, holes, nr_children, fd_read;
 	uint64_t seed;
+	const char *on_usr2;
+	unsigned long rewrite_step;
+	int rewrite_task;	      /* -1: every task writes its share */
+	int nr_tasks;		      /* root + --children, fixed at start */
+	uint64_t rw_gen;	      /* rewrite generations done */
 	pid_t pids[MAX_CHILDREN + 1]; /* task index -> pid */
 } cfg = {
 	.size_mb = 4,
@@ -148,9 +191,10 @@ static struct {
 	.sysv_key = 0x4c5a0000,
 	.shm_dir = "/dev/shm",
 	.seed = 1,
+	.rewrite_task = -1,
 };
 
-static volatile sig_atomic_t got_usr1, got_term;
+static volatile sig_atomic_t got_usr1, got_usr2, got_term;
 
 static uint64_t mix64(uint64_t x)
 {
@@ -160,9 +204,14 @@ static uint64_t mix64(uint64_t x)
 	return x ^ (x >> 31);
 }
 
+static uint64_t page_base_seed(uint64_t seed, int kind, uint64_t page)
+{
+	return mix64(seed ^ mix64(((uint64_t)kind << 48) ^ page));
+}
+
 static uint64_t page_base(int kind, uint64_t page)
 {
-	return mix64(cfg.seed ^ mix64(((uint64_t)kind << 48) ^ page));
+	return page_base_seed(cfg.seed, kind, page);
 }
 
 static uint64_t word_at(uint64_t base, uint64_t i)
@@ -256,7 +305,8 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: memkinds --kinds LIST [--size-mb N] [--huge-mb N] [--sysv-key K]\n"
 			"       [--hugetlbfs DIR] [--shm-dir DIR] [--unlink] [--holes] [--seed S]\n"
-			"       [--children N] [--ready FILE] [--result FILE]\n"
+			"       [--children N] [--ready FILE] [--result FILE] [--fd-read]\n"
+			"       [--on-usr2 ACTIONS] [--rewrite STEP] [--rewrite-task T]\n"
 			"kinds: anon memfd memfd-sealed sysv huge-anon huge-memfd huge-file huge-sysv\n"
 			"       huge1g-anon priv-huge private shm-file all-eager\n"
 			"(the comment block at the top of tests/workloads/memkinds.c has the details)\n");
@@ -275,9 +325,44 @@ static const struct option long_opts[] = {
 	{ "children", required_argument, NULL, 'c' },
 	{ "ready", required_argument, NULL, 'r' },
 	{ "result", required_argument, NULL, 'R' },
+	{ "fd-read", no_argument, NULL, 'F' },
+	{ "on-usr2", required_argument, NULL, 'A' },
+	{ "rewrite", required_argument, NULL, 'W' },
+	{ "rewrite-task", required_argument, NULL, 'T' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
+
+/* The options of the lazy-phase tests */
+static int parse_opt_events(int c, const char *arg)
+{
+	unsigned long long v;
+	int ret = 0;
+
+	switch (c) {
+	case 'F':
+		cfg.fd_read = 1;
+		break;
+	case 'A':
+		cfg.on_usr2 = arg;
+		break;
+	case 'W':
+		ret = parse_num("rewrite", arg, 1 << 30, &v);
+		cfg.rewrite_step = v;
+		if (!ret && !v) {
+			fprintf(stderr, "memkinds: --rewrite needs a step of at least 1\n");
+			ret = -1;
+		}
+		break;
+	case 'T':
+		ret = parse_num("rewrite-task", arg, MAX_CHILDREN, &v);
+		cfg.rewrite_task = (int)v;
+		break;
+	default:
+		ret = -1;
+	}
+	return ret;
+}
 
 static int parse_opt(int c, const char *arg)
 {
@@ -326,7 +411,7 @@ static int parse_opt(int c, const char *arg)
 		cfg.holes = 1;
 		break;
 	default:
-		ret = -1;
+		ret = parse_opt_events(c, arg);
 	}
 	return ret;
 }
@@ -522,33 +607,116 @@ static void fill_region(const struct region *r)
 	}
 }
 
+static int is_shared(const struct region *r)
+{
+	return !(kinds[r->kind].back == B_MMAP && (kinds[r->kind].flags & MAP_PRIVATE));
+}
+
+static uint64_t rw_seed(uint64_t gen)
+{
+	return cfg.seed ^ mix64(0x7277000000000000ULL | gen);
+}
+
+static int page_gone(const struct region *r, uint64_t page)
+{
+	int i, gone = 0;
+
+	for (i = 0; i < r->nr_spans; i++)
+		if (page >= r->spans[i].first && page < r->spans[i].first + r->spans[i].n)
+			gone = r->spans[i].what == SPAN_GONE;
+	return gone;
+}
+
+/*
+ * What page @page of @r must hold now: -1 nothing (unmapped), 0 zeros, 1
+ * the words of *base. Later --on-usr2 actions win over earlier ones.
+ */
+static int page_expect(const struct region *r, uint64_t page, uint64_t *base)
+{
+	int i, ret = is_hole(page) ? 0 : 1;
+
+	*base = page_base(r->kind, page);
+	if (cfg.rw_gen && is_shared(r) && page % cfg.rewrite_step == 0) {
+		*base = page_base_seed(rw_seed(cfg.rw_gen), r->kind, page);
+		ret = 1;
+	}
+	for (i = 0; i < r->nr_spans; i++) {
+		const struct span *s = &r->spans[i];
+
+		if (page >= s->first && page < s->first + s->n)
+			ret = s->what == SPAN_GONE ? -1 : 0;
+	}
+	return ret;
+}
+
+/*
+ * Compares page @page of @r, read at @p, with what it must hold; reads
+ * every word. The first mismatch overall (*bad still 0) is described in
+ * @first. Returns -1 on a mismatch.
+ */
+static int check_page(const struct region *r, uint64_t page, const uint64_t *p, const char *via, char *first,
+		      size_t flen, int *bad)
+{
+	uint64_t base, i, words = r->pagesz / 8;
+	int e = page_expect(r, page, &base), mism = 0;
+
+	if (e < 0)
+		return 0;
+	for (i = 0; i < words; i++) {
+		uint64_t want = e ? word_at(base, i) : 0;
+
+		if (p[i] == want || mism++)
+			continue;
+		if (!(*bad)++)
+			snprintf(first, flen,
+				 "FAIL %s%s page %" PRIu64 " offset %" PRIu64 " expected 0x%016" PRIx64 " got 0x%016" PRIx64,
+				 kinds[r->kind].name, via, page, i * 8, want, p[i]);
+	}
+	return mism ? -1 : 0;
+}
+
 /*
  * Reads every byte of the region. Puts its report line in line and, on a
  * mismatch, the first one in first. Returns 0 if everything matched.
  */
 static int verify_region(const struct region *r, char *first, size_t flen, char *line, size_t llen)
 {
-	uint64_t page, i, npages = r->len / r->pagesz, words = r->pagesz / 8, holes = 0;
-	const char *name = kinds[r->kind].name;
+	uint64_t page, npages = r->len / r->pagesz, holes = 0;
 	int bad = 0;
 
 	for (page = 0; page < npages; page++) {
-		const uint64_t *p = (const uint64_t *)(r->addr + page * r->pagesz);
-		uint64_t base = page_base(r->kind, page);
-		int hole = is_hole(page);
-
-		holes += hole;
-		for (i = 0; i < words; i++) {
-			uint64_t want = hole ? 0 : word_at(base, i);
-
-			if (p[i] == want || bad++)
-				continue; /* match, or not the first mismatch */
-			snprintf(first, flen, "FAIL %s page %" PRIu64 " offset %" PRIu64 " expected 0x%016" PRIx64 " got 0x%016" PRIx64,
-				 name, page, i * 8, want, p[i]);
-		}
+		holes += is_hole(page);
+		check_page(r, page, (const uint64_t *)(r->addr + page * r->pagesz), "", first, flen, &bad);
 	}
-	snprintf(line, llen, "region %s bytes %lu pages %" PRIu64 " holes %" PRIu64 " %s", name, r->len, npages,
-		 holes, bad ? "FAIL" : "OK");
+	snprintf(line, llen, "region %s bytes %lu pages %" PRIu64 " holes %" PRIu64 " %s", kinds[r->kind].name, r->len,
+		 npages, holes, bad ? "FAIL" : "OK");
+	return bad ? -1 : 0;
+}
+
+/* --fd-read: the same comparison through pread() on the region's fd */
+static int verify_fd(const struct region *r, char *first, size_t flen, char *line, size_t llen)
+{
+	uint64_t page, npages = r->len / r->pagesz;
+	uint64_t *buf = malloc(r->pagesz);
+	int bad = 0;
+
+	if (!buf) {
+		snprintf(first, flen, "FAIL %s (pread): no memory", kinds[r->kind].name);
+		bad = 1;
+	}
+	for (page = 0; buf && page < npages; page++) {
+		ssize_t n = pread(r->fd, buf, r->pagesz, page * r->pagesz);
+
+		if (n != (ssize_t)r->pagesz) {
+			snprintf(first, flen, "FAIL %s (pread) page %" PRIu64 ": %s", kinds[r->kind].name, page,
+				 n < 0 ? strerror(errno) : "short read");
+			bad++;
+			break;
+		}
+		check_page(r, page, buf, " (pread)", first, flen, &bad);
+	}
+	free(buf);
+	snprintf(line, llen, "fdread %s bytes %lu %s", kinds[r->kind].name, r->len, bad ? "FAIL" : "OK");
 	return bad ? -1 : 0;
 }
 
@@ -589,40 +757,295 @@ static int write_atomic(const char *path, const char *buf)
 	return ret;
 }
 
+/* Writes @text to FILE.<suffix><idx> (--result FILE), atomically */
+static int write_result(const char *suffix, int idx, const char *text)
+{
+	char path[4096];
+
+	if (!cfg.result)
+		return 0;
+	if (snprintf(path, sizeof(path), "%s.%s%d", cfg.result, suffix, idx) >= (int)sizeof(path)) {
+		fprintf(stderr, "memkinds: --result path too long\n");
+		return -1;
+	}
+	return write_atomic(path, text);
+}
+
+static unsigned long verified_bytes(const struct region *r)
+{
+	unsigned long len = r->len;
+	int i;
+
+	for (i = 0; i < r->nr_spans; i++)
+		if (r->spans[i].what == SPAN_GONE)
+			len -= r->spans[i].n * r->pagesz;
+	return len;
+}
+
 static int verify_all(int idx)
 {
-	char first[256] = "", line[256], body[MAX_REGIONS * 256] = "", out[sizeof(body) + 256], path[4096];
+	char first[256] = "", line[256], body[MAX_REGIONS * 2 * 256] = "", out[sizeof(body) + 256];
 	unsigned long total = 0;
 	int i, bad = 0;
 
 	for (i = 0; i < cfg.nr_regions; i++) {
+		const struct region *r = &cfg.regions[i];
 		char f[256] = "";
 
-		if (verify_region(&cfg.regions[i], f, sizeof(f), line, sizeof(line)) && !bad++)
+		/* through the fd first: before the mapping has faulted anything in */
+		if (cfg.fd_read && r->fd >= 0) {
+			if (verify_fd(r, f, sizeof(f), line, sizeof(line)) && !bad++)
+				memcpy(first, f, sizeof(first));
+			strcat(body, line);
+			strcat(body, "\n");
+		}
+		if (verify_region(r, f, sizeof(f), line, sizeof(line)) && !bad++)
 			memcpy(first, f, sizeof(first));
-		total += cfg.regions[i].len;
+		total += verified_bytes(r);
 		strcat(body, line);
 		strcat(body, "\n");
 	}
 	if (!bad)
 		snprintf(first, sizeof(first), "OK %lu", total);
 	fprintf(stderr, "memkinds[%d] pid %d: %s\n", idx, (int)getpid(), first);
-	if (!cfg.result)
+	snprintf(out, sizeof(out), "%s\n%s", first, body);
+	return write_result("", idx, out);
+}
+
+/* --rewrite: does task @idx write page @page? */
+static int rewrites(uint64_t page, int idx)
+{
+	if (page % cfg.rewrite_step)
 		return 0;
-	if (snprintf(path, sizeof(path), "%s.%d", cfg.result, idx) >= (int)sizeof(path)) {
-		fprintf(stderr, "memkinds: --result path too long\n");
+	if (cfg.rewrite_task >= 0)
+		return idx == cfg.rewrite_task;
+	return (int)((page / cfg.rewrite_step) % cfg.nr_tasks) == idx;
+}
+
+/* Writes the pattern of generation cfg.rw_gen into this task's pages */
+static int rewrite_all(int idx)
+{
+	uint64_t page, i, n = 0;
+	char out[128];
+	int j;
+
+	cfg.rw_gen++;
+	for (j = 0; j < cfg.nr_regions; j++) {
+		const struct region *r = &cfg.regions[j];
+		uint64_t npages = r->len / r->pagesz, words = r->pagesz / 8;
+
+		if (!is_shared(r))
+			continue;
+		for (page = 0; page < npages; page++) {
+			uint64_t *p = (uint64_t *)(r->addr + page * r->pagesz);
+			uint64_t base = page_base_seed(rw_seed(cfg.rw_gen), r->kind, page);
+
+			if (!rewrites(page, idx) || page_gone(r, page))
+				continue;
+			for (i = 0; i < words; i++)
+				p[i] = word_at(base, i);
+			n++;
+		}
+	}
+	snprintf(out, sizeof(out), "WROTE %" PRIu64 " gen %" PRIu64 "\n", n, cfg.rw_gen);
+	fprintf(stderr, "memkinds[%d] pid %d: %s", idx, (int)getpid(), out);
+	return write_result("w.", idx, out);
+}
+
+/* One --on-usr2 action: ACT[:KIND[:PAGE:N]] */
+struct action {
+	char act[16];
+	char kind[32];
+	unsigned long long first, n;
+	struct region *r;
+};
+
+static int act_err(char *err, size_t elen, const struct action *a, const char *what)
+{
+	snprintf(err, elen, "%s:%s: %s%s%s", a->act, a->kind, what, errno ? ": " : "", errno ? strerror(errno) : "");
+	return -1;
+}
+
+static int parse_action(const char *tok, struct action *a, char *err, size_t elen)
+{
+	int i, nf, want;
+
+	memset(a, 0, sizeof(*a));
+	errno = 0;
+	nf = sscanf(tok, "%15[^:]:%31[^:]:%llu:%llu", a->act, a->kind, &a->first, &a->n);
+	want = !strcmp(a->act, "fork") ? 1 : !strcmp(a->act, "mremap") ? 2 :
+									 4;
+	if (want == 4 && strcmp(a->act, "dontneed") && strcmp(a->act, "remove") && strcmp(a->act, "unmap"))
+		return act_err(err, elen, a, "unknown action");
+	if (nf != want || (want == 4 && !a->n))
+		return act_err(err, elen, a, "wrong number of fields");
+	for (i = 0; want > 1 && i < cfg.nr_regions; i++)
+		if (!strcmp(kinds[cfg.regions[i].kind].name, a->kind))
+			a->r = &cfg.regions[i];
+	if (want > 1 && !a->r)
+		return act_err(err, elen, a, "no region of that kind");
+	if (want == 4 && (a->first >= a->r->len / a->r->pagesz || a->n > a->r->len / a->r->pagesz - a->first))
+		return act_err(err, elen, a, "pages beyond the region");
+	return 0;
+}
+
+/* Reads pages [first, first+n) and compares them with what they must hold */
+static int check_range(const struct action *a, char *err, size_t elen)
+{
+	const struct region *r = a->r;
+	uint64_t page;
+	int bad = 0;
+
+	for (page = a->first; page < a->first + a->n; page++)
+		check_page(r, page, (const uint64_t *)(r->addr + page * r->pagesz), " (on-usr2)", err, elen, &bad);
+	return bad ? -1 : 0;
+}
+
+static int add_span(const struct action *a, enum span_what what, char *err, size_t elen)
+{
+	struct region *r = a->r;
+
+	if (r->nr_spans == MAX_SPANS) {
+		errno = 0;
+		return act_err(err, elen, a, "too many actions on one region");
+	}
+	r->spans[r->nr_spans++] = (struct span){ .first = a->first, .n = a->n, .what = what };
+	return 0;
+}
+
+static int act_range(const struct action *a, char *err, size_t elen)
+{
+	char *p = a->r->addr + a->first * a->r->pagesz;
+	size_t len = a->n * a->r->pagesz;
+
+	if (!strcmp(a->act, "dontneed")) {
+		/* the pages are read (so populated) first: then they must survive */
+		if (check_range(a, err, elen))
+			return -1;
+		if (madvise(p, len, MADV_DONTNEED))
+			return act_err(err, elen, a, "madvise(MADV_DONTNEED)");
+		return check_range(a, err, elen);
+	}
+	if (!strcmp(a->act, "remove")) {
+		if (madvise(p, len, MADV_REMOVE))
+			return act_err(err, elen, a, "madvise(MADV_REMOVE)");
+		return add_span(a, SPAN_ZERO, err, elen) ? -1 : check_range(a, err, elen);
+	}
+	if (munmap(p, len))
+		return act_err(err, elen, a, "munmap");
+	return add_span(a, SPAN_GONE, err, elen);
+}
+
+/* Moves the whole region to a fresh address aligned to its page size */
+static int act_mremap(const struct action *a, char *err, size_t elen)
+{
+	struct region *r = a->r;
+	size_t span = r->len + r->pagesz;
+	char *res, *dst, *moved;
+
+	res = mmap(NULL, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (res == MAP_FAILED)
+		return act_err(err, elen, a, "mmap of the destination");
+	dst = (char *)(((uintptr_t)res + r->pagesz - 1) & ~(uintptr_t)(r->pagesz - 1));
+	moved = mremap(r->addr, r->len, r->len, MREMAP_MAYMOVE | MREMAP_FIXED, dst);
+	if (moved == MAP_FAILED) {
+		act_err(err, elen, a, "mremap");
+		if (munmap(res, span))
+			perror("memkinds: munmap");
 		return -1;
 	}
-	snprintf(out, sizeof(out), "%s\n%s", first, body);
-	return write_atomic(path, out);
+	if ((dst > res && munmap(res, dst - res)) ||
+	    (res + span > dst + r->len && munmap(dst + r->len, res + span - (dst + r->len))))
+		return act_err(err, elen, a, "munmap of the spare destination");
+	fprintf(stderr, "memkinds: %s moved from %p to %p\n", a->kind, (void *)r->addr, (void *)moved);
+	r->addr = moved;
+	return 0;
+}
+
+/* Returns 1 in the child, 0 in the parent, -1 on failure */
+static int act_fork(int *idx, const struct action *a, char *err, size_t elen)
+{
+	int n = cfg.nr_children + 1;
+	pid_t pid;
+
+	if (n > MAX_CHILDREN) {
+		errno = 0;
+		return act_err(err, elen, a, "too many children");
+	}
+	pid = fork();
+	if (pid < 0)
+		return act_err(err, elen, a, "fork");
+	if (pid == 0) {
+		*idx = n;
+		cfg.nr_children = 0; /* its siblings are not its to stop */
+		return 1;
+	}
+	cfg.pids[n] = pid;
+	cfg.nr_children = n;
+	return 0;
+}
+
+/*
+ * Runs (or, with @idx NULL, only checks) the --on-usr2 list. Returns 1 in
+ * a child forked by it, 0 when done, -1 with @err set on a failure.
+ */
+static int run_actions(int *idx, char *err, size_t elen)
+{
+	char *copy = strdup(cfg.on_usr2), *tok, *save = NULL;
+	struct action a;
+	int ret = 0;
+
+	if (!copy) {
+		snprintf(err, elen, "strdup: %s", strerror(errno));
+		return -1;
+	}
+	for (tok = strtok_r(copy, ",", &save); tok && !ret; tok = strtok_r(NULL, ",", &save)) {
+		ret = parse_action(tok, &a, err, elen);
+		if (ret || !idx)
+			continue;
+		if (!strcmp(a.act, "fork"))
+			ret = act_fork(idx, &a, err, elen);
+		else if (!strcmp(a.act, "mremap"))
+			ret = act_mremap(&a, err, elen);
+		else
+			ret = act_range(&a, err, elen);
+		fprintf(stderr, "memkinds[%d]: %s %s\n", *idx, tok, ret < 0 ? err : "done");
+	}
+	free(copy);
+	return ret;
+}
+
+/* SIGUSR2 in the root: returns 1 in a child forked by an action */
+static int on_usr2(int *idx)
+{
+	char err[512] = "", out[600];
+	int ret = run_actions(idx, err, sizeof(err));
+
+	if (ret == 1)
+		return 1;
+	if (ret)
+		snprintf(out, sizeof(out), "FAIL %s\n", err);
+	else
+		snprintf(out, sizeof(out), "OK actions\n");
+	if (write_result("usr2.", *idx, out))
+		fprintf(stderr, "memkinds: could not write the --on-usr2 result\n");
+	return 0;
 }
 
 static void on_signal(int sig)
 {
 	if (sig == SIGUSR1)
 		got_usr1 = 1;
+	else if (sig == SIGUSR2)
+		got_usr2 = 1;
 	else
 		got_term = 1;
+}
+
+/* The signals the tasks serve: blocked except while waiting */
+static int served_signals(sigset_t *set)
+{
+	return sigemptyset(set) || sigaddset(set, SIGUSR1) || sigaddset(set, SIGUSR2) || sigaddset(set, SIGTERM);
 }
 
 /* Handlers are installed and both signals blocked before any fork. */
@@ -631,24 +1054,25 @@ static int setup_signals(sigset_t *waitmask)
 	struct sigaction sa = { .sa_handler = on_signal };
 	sigset_t block;
 
-	if (sigemptyset(&block) || sigaddset(&block, SIGUSR1) || sigaddset(&block, SIGTERM) ||
-	    sigprocmask(SIG_BLOCK, &block, waitmask)) {
+	if (served_signals(&block) || sigprocmask(SIG_BLOCK, &block, waitmask)) {
 		perror("memkinds: sigprocmask");
 		return -1;
 	}
-	if (sigdelset(waitmask, SIGUSR1) || sigdelset(waitmask, SIGTERM) || sigemptyset(&sa.sa_mask) ||
-	    sigaction(SIGUSR1, &sa, NULL) || sigaction(SIGTERM, &sa, NULL)) {
+	if (sigdelset(waitmask, SIGUSR1) || sigdelset(waitmask, SIGUSR2) || sigdelset(waitmask, SIGTERM) ||
+	    sigemptyset(&sa.sa_mask) || sigaction(SIGUSR1, &sa, NULL) || sigaction(SIGUSR2, &sa, NULL) ||
+	    sigaction(SIGTERM, &sa, NULL)) {
 		perror("memkinds: sigaction");
 		return -1;
 	}
 	return 0;
 }
 
-static void serve(int idx, const sigset_t *waitmask)
+/* Returns the task index: a child forked by --on-usr2 serves with its own */
+static int serve(int idx, const sigset_t *waitmask)
 {
 	sigset_t block;
 
-	if (sigemptyset(&block) || sigaddset(&block, SIGUSR1) || sigaddset(&block, SIGTERM))
+	if (served_signals(&block))
 		perror("memkinds: sigset");
 	while (!got_term) {
 		/* Returns -1/EINTR, also when interrupted by a checkpoint. */
@@ -657,12 +1081,20 @@ static void serve(int idx, const sigset_t *waitmask)
 		/* A restore may bring back another mask: block again. */
 		if (sigprocmask(SIG_BLOCK, &block, NULL))
 			perror("memkinds: sigprocmask");
+		if (got_usr2) {
+			got_usr2 = 0;
+			if (cfg.rewrite_step && rewrite_all(idx))
+				fprintf(stderr, "memkinds[%d]: could not write the rewrite result\n", idx);
+			if (cfg.on_usr2 && idx == 0)
+				on_usr2(&idx);
+		}
 		if (got_usr1) {
 			got_usr1 = 0;
 			if (verify_all(idx))
 				fprintf(stderr, "memkinds[%d]: could not write the result\n", idx);
 		}
 	}
+	return idx;
 }
 
 static void stop_children(void)
@@ -756,6 +1188,7 @@ static int setup_regions(void)
 
 int main(int argc, char **argv)
 {
+	char err[512] = "";
 	sigset_t waitmask;
 	int idx;
 
@@ -769,13 +1202,19 @@ int main(int argc, char **argv)
 		release_regions();
 		return 2;
 	}
+	cfg.nr_tasks = cfg.nr_children + 1;
+	if (cfg.on_usr2 && run_actions(NULL, err, sizeof(err))) {
+		fprintf(stderr, "memkinds: --on-usr2: %s\n", err);
+		release_regions();
+		return 1;
+	}
 	idx = spawn_children();
 	if (idx < 0 || (idx == 0 && write_ready())) {
 		stop_children();
 		release_regions();
 		return 2;
 	}
-	serve(idx, &waitmask);
+	idx = serve(idx, &waitmask);
 	if (idx == 0) {
 		stop_children();
 		release_regions();
