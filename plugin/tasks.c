@@ -66,7 +66,8 @@ int lz_task_load(struct lz_task *t, struct lz_objects *objs)
 	while (fgets(line, sizeof(line), f)) {
 		if (sscanf(line, "%llx-%llx %*s %llx %x:%x %llu", &start, &end, &off, &maj, &min, &ino) != 6)
 			continue;
-		o = ino ? lz_objects_find(objs, makedev(maj, min), ino) : NULL;
+		/* not ino: a SysV segment with id 0 has inode 0 */
+		o = maj || min ? lz_objects_find(objs, makedev(maj, min), ino) : NULL;
 		if (o && range_add(t, start, end, off, o)) {
 			ret = -1;
 			break;
