@@ -233,3 +233,126 @@ lz_diag_lazy() {
 	grep -E "Error|lazyshm: (summary|every)" "$dir/lazy.log" | grep -v hook | tail -15
 	[ -n "${HOLD:-}" ] && sleep "$HOLD"
 }
+
+# ---- helpers of the lazy-phase correctness tests (41-49) ----
+
+# Every descendant of PID, depth first (not PID itself).
+lz_descendants() {
+	local c
+	for c in $(pgrep -P "$1" 2>/dev/null); do
+		echo "$c"
+		lz_descendants "$c"
+	done
+}
+
+# Kill, at exit, the tasks listed in FILE (one pid a line) with their
+# descendants: the workload before its dump, or a restored tree.
+_lz_kill_listed() {
+	local p
+	[ -f "$1" ] || return 0
+	for p in $(cat "$1"); do
+		kill -9 $(lz_descendants "$p") "$p" 2>/dev/null
+	done
+}
+lz_kill_listed_at_exit() { lz_on_exit "_lz_kill_listed '$1'"; }
+
+# lz_start_memkinds DIR ARGS...: start memkinds in its own session and IPC
+# namespace with --ready DIR/ready --result DIR/res, wait until it is set
+# up; its pid is in LZ_WP. It and its children are killed at exit, and so
+# is whatever tree is restored into DIR.
+lz_start_memkinds() {
+	local dir=$1
+	shift
+	lz_kill_listed_at_exit "$dir/ready"
+	lz_kill_listed_at_exit "$dir/restored.pid"
+	setsid unshare --ipc "$TBIN/memkinds" "$@" --ready "$dir/ready" --result "$dir/res" \
+		>"$dir/workload.log" 2>&1 </dev/null &
+	LZ_WP=$!
+	disown "$LZ_WP"
+	lz_wait_file "$dir/ready" 60 || {
+		lz_log "workload did not start: $(cat "$dir/workload.log")"
+		return 1
+	}
+}
+
+# lz_dump_gone DIR PID: dump the tree, then wait until every dumped pid
+# (DIR/ready) is free again, so that its memory is back.
+lz_dump_gone() {
+	local dir=$1 pid=$2 p
+	lz_criu_dump "$dir" "$pid" || return 1
+	for p in $(cat "$dir/ready"); do
+		lz_wait_gone "$p" 10 || {
+			lz_log "dumped task $p still exists"
+			return 1
+		}
+	done
+}
+
+# lz_signal_tree DIR SIG: send SIG to the restored root and its descendants.
+lz_signal_tree() {
+	local root
+	root=$(cat "$1/restored.pid") || return 1
+	kill -"$2" $(lz_descendants "$root") "$root"
+}
+
+# lz_tree_alive DIR: print the pids of the restored tree still running.
+lz_tree_alive() {
+	local p
+	for p in $(cat "$1/ready" "$1/restored.pid" 2>/dev/null | sort -u); do
+		lz_exited "$p" || echo "$p"
+	done
+}
+
+# lz_wait_results DIR SUFFIX N SECONDS: wait for DIR/res.SUFFIX0..N-1 and
+# check that each starts with OK or WROTE; prints the first bad one.
+lz_wait_results() {
+	local dir=$1 sfx=$2 n=$3 secs=$4 i f st
+	for ((i = 0; i < n; i++)); do
+		f=$dir/res.$sfx$i
+		lz_wait_file "$f" "$secs" || {
+			lz_log "task $i wrote no $(basename "$f")"
+			return 1
+		}
+		read -r st _ <"$f"
+		case $st in
+		OK | WROTE) ;;
+		*)
+			lz_log "task $i: $(head -1 "$f")"
+			return 1
+			;;
+		esac
+	done
+}
+
+# lz_stats DIR JQ: evaluate JQ on DIR/lazyshm-stats.json
+lz_stats() { jq -r "$2" "$1/lazyshm-stats.json"; }
+
+# lz_wait_hugepages N SIZE SECONDS: wait until N hugepages of SIZE are free
+# (pages of a dumped tree are given back shortly after it is reaped).
+lz_wait_hugepages() {
+	local n=$1 sz=$2 t=$((${3:-10} * 10))
+	while [ "$(_hp_free "$sz")" -lt "$n" ] && [ $t -gt 0 ]; do
+		sleep 0.1
+		t=$((t - 1))
+	done
+	[ "$(_hp_free "$sz")" -ge "$n" ]
+}
+
+# lz_lazy_done DIR: the checks every successful lazy restore must pass:
+# the daemon exits by itself, at full residency, and wrote its stats.
+lz_lazy_done() {
+	local dir=$1
+	lz_wait_gone "$(cat "$dir/lazy.pid")" 60 || {
+		lz_diag_lazy "$dir"
+		lz_log "lazy-pages daemon did not finish"
+		return 1
+	}
+	grep -q "every lazily restored page is populated" "$dir/lazy.log" || {
+		lz_log "daemon did not reach full residency: $(grep -E 'Error|lazyshm' "$dir/lazy.log" | tail -3)"
+		return 1
+	}
+	[ -s "$dir/lazyshm-stats.json" ] || {
+		lz_log "no lazyshm-stats.json"
+		return 1
+	}
+}
