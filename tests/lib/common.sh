@@ -269,10 +269,14 @@ lz_start_memkinds() {
 		>"$dir/workload.log" 2>&1 </dev/null &
 	LZ_WP=$!
 	disown "$LZ_WP"
-	lz_wait_file "$dir/ready" 60 || {
-		lz_log "workload did not start: $(cat "$dir/workload.log")"
-		return 1
-	}
+	local t
+	for ((t = 600; t > 0; t--)); do
+		[ -e "$dir/ready" ] && return 0
+		lz_exited "$LZ_WP" && break
+		sleep 0.1
+	done
+	lz_log "workload did not start: $(cat "$dir/workload.log")"
+	return 1
 }
 
 # lz_dump_gone DIR PID: dump the tree, then wait until every dumped pid
