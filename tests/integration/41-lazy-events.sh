@@ -13,7 +13,7 @@ lz_require_root
 lz_require_criu
 "$CRIU" check --feature lazy_shmem >/dev/null 2>&1 || lz_skip "no minor faults on shmem/hugetlbfs here"
 # 2 x 64M of 2M pages, and the restore may overlap the dumped tree's exit
-lz_reserve_hugepages 128 2M || lz_skip "cannot reserve 128 free 2M hugepages"
+lz_reserve_hugepages_avail 128 2M || lz_skip "cannot reserve 128 free 2M hugepages"
 
 W=$(lz_workdir)
 lz_on_exit "_lz_kill_listed '$W/forked'"

@@ -11,7 +11,7 @@ lz_require_root
 lz_require_criu
 "$CRIU" check --feature lazy_shmem >/dev/null 2>&1 || lz_skip "no minor faults on shmem/hugetlbfs here"
 # huge-anon + huge-memfd + huge-sysv, 32M each: 48 pages, twice for the overlap
-lz_reserve_hugepages 96 2M || lz_skip "cannot reserve 96 free 2M hugepages"
+lz_reserve_hugepages_avail 96 2M || lz_skip "cannot reserve 96 free 2M hugepages"
 
 W=$(lz_workdir)
 KEY=0x4c5a4200

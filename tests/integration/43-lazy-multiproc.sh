@@ -9,7 +9,7 @@
 lz_require_root
 lz_require_criu
 "$CRIU" check --feature lazy_shmem >/dev/null 2>&1 || lz_skip "no minor faults on shmem/hugetlbfs here"
-lz_reserve_hugepages 64 2M || lz_skip "cannot reserve 64 free 2M hugepages"
+lz_reserve_hugepages_avail 64 2M || lz_skip "cannot reserve 64 free 2M hugepages"
 
 W=$(lz_workdir)
 lz_start_memkinds "$W" --kinds anon,memfd,huge-anon,huge-memfd --size-mb 64 --huge-mb 32 --holes \

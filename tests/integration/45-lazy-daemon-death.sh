@@ -17,7 +17,7 @@ lz_require_criu
 W=$(lz_workdir)
 KINDS=anon
 HUGE=""
-if lz_reserve_hugepages 264 2M; then
+if lz_reserve_hugepages_avail 264 2M; then
 	KINDS=anon,huge-anon
 	HUGE="--huge-mb 512"
 else

@@ -8,7 +8,7 @@
 
 lz_require_root
 lz_require_criu
-lz_reserve_hugepages 32 2M || lz_skip "cannot reserve 32 free 2M hugepages"
+lz_reserve_hugepages_avail 32 2M || lz_skip "cannot reserve 32 free 2M hugepages"
 
 W=$(lz_workdir)
 KINDS=anon,memfd,huge-anon,huge-memfd,private

@@ -360,3 +360,31 @@ lz_lazy_done() {
 		return 1
 	}
 }
+
+# Hugepages that a new mapping can get: free minus those other mappings
+# have reserved but not touched yet (free_hugepages counts those).
+lz_hp_avail() {
+	local d
+	d=$(dirname "$(_hp_file "$1")") || return 1
+	echo $(($(cat "$d/free_hugepages") - $(cat "$d/resv_hugepages")))
+}
+
+# lz_reserve_hugepages_avail COUNT [2M|1G]: like lz_reserve_hugepages, but
+# COUNT pages must be available to a new mapping (lz_hp_avail), not only
+# free: concurrent tests' reserved pages count as free. The old pool size
+# comes back at exit.
+lz_reserve_hugepages_avail() {
+	local n=$1 sz=${2:-2M} f old avail want
+	f=$(_hp_file "$sz") || return 1
+	[ -w "$f" ] || return 1
+	avail=$(lz_hp_avail "$sz")
+	[ "$avail" -ge "$n" ] && return 0
+	old=$(cat "$f")
+	want=$((old + n - avail))
+	lz_on_exit "echo $old > $f"
+	echo "$want" >"$f" 2>/dev/null
+	avail=$(lz_hp_avail "$sz")
+	[ "$avail" -ge "$n" ] && return 0
+	lz_log "only $avail $sz hugepages available after asking for $want in total"
+	return 1
+}
