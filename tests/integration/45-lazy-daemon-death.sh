@@ -17,11 +17,13 @@ lz_require_criu
 W=$(lz_workdir)
 KINDS=anon
 HUGE=""
-if lz_reserve_hugepages_avail 264 2M; then
+# the dump maps the hugetlb object MAP_PRIVATE to read it: that reserves
+# as many hugepages again
+if lz_reserve_hugepages_avail 520 2M; then
 	KINDS=anon,huge-anon
 	HUGE="--huge-mb 512"
 else
-	lz_log "cannot reserve 264 free 2M hugepages: shmem only"
+	lz_log "cannot reserve 520 available 2M hugepages: shmem only"
 fi
 if ! lz_start_memkinds "$W" --kinds $KINDS --size-mb 1024 $HUGE --children 1; then
 	# concurrent tests may have taken the hugepages meanwhile
