@@ -153,6 +153,12 @@ int lz_pagesrc_parse(const void *buf, size_t len, const char *fname, struct lz_p
 int lz_pagesrc_read(struct lz_pagesrc *src, uint64_t off, void *dst, size_t len);
 /* 1 if any byte of [off, off+len) has data in the image, 0 if all hole. */
 int lz_pagesrc_has_data(struct lz_pagesrc *src, uint64_t off, size_t len);
+/* What is at object offset off: 1 for data, *file_off its offset in the
+ * pages image and *len the bytes of data that follow contiguously there;
+ * 0 for a hole of *len bytes (UINT64_MAX - off past the last data). */
+int lz_pagesrc_locate(struct lz_pagesrc *src, uint64_t off, uint64_t *file_off, uint64_t *len);
+/* The pages image itself (read-only), e.g. to map it; -1 if none. */
+int lz_pagesrc_pages_fd(const struct lz_pagesrc *src);
 /* First data range at or after off: 1 and [*start, *end), or 0 if none. */
 int lz_pagesrc_next_data(struct lz_pagesrc *src, uint64_t off, uint64_t *start, uint64_t *end);
 /* Bytes covered by data in the image, and the end of the last data run. */

@@ -304,6 +304,28 @@ int lz_pagesrc_read(struct lz_pagesrc *src, uint64_t off, void *dst, size_t len)
 	return 0;
 }
 
+int lz_pagesrc_locate(struct lz_pagesrc *src, uint64_t off, uint64_t *file_off, uint64_t *len)
+{
+	size_t i = find_run(src, off);
+
+	if (i >= src->nr) {
+		*len = UINT64_MAX - off;
+		return 0;
+	}
+	if (src->runs[i].off > off) {
+		*len = src->runs[i].off - off;
+		return 0;
+	}
+	*file_off = src->runs[i].file_off + (off - src->runs[i].off);
+	*len = src->runs[i].end - off;
+	return 1;
+}
+
+int lz_pagesrc_pages_fd(const struct lz_pagesrc *src)
+{
+	return src->pages_fd;
+}
+
 int lz_pagesrc_next_data(struct lz_pagesrc *src, uint64_t off, uint64_t *start, uint64_t *end)
 {
 	size_t i = find_run(src, off);

@@ -63,6 +63,8 @@ int lz_objects_init(struct lz_objects *t, int imgdir, bool validate)
 
 static void object_free(struct lz_object *o)
 {
+	if (o->img)
+		munmap((void *)o->img, o->img_len);
 	if (o->map && o->map != MAP_FAILED)
 		munmap(o->map, o->nr_pages * o->psz);
 	if (o->src)
@@ -114,9 +116,40 @@ static int object_map(struct lz_object *o, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * 4K objects are filled with write() from a read-only mapping of the pages
+ * image: one copy from page cache to page cache, no page table entry and
+ * no zeroing of the destination. hugetlbfs has no write(), so huge
+ * objects are filled through the second mapping.
+ */
+static int map_pages_image(struct lz_object *o, char *err, size_t errlen)
+{
+	int fd = lz_pagesrc_pages_fd(o->src);
+	struct stat st;
+
+	if (o->psz != 4096 || fd < 0)
+		return 0;
+	if (fstat(fd, &st)) {
+		snprintf(err, errlen, "cannot stat the pages image of shmem %#" PRIx64 ": %s", o->shmid,
+			 strerror(errno));
+		return -1;
+	}
+	if (!st.st_size)
+		return 0;
+	o->img = mmap(NULL, st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+	if (o->img == MAP_FAILED) {
+		o->img = NULL;
+		snprintf(err, errlen, "cannot map the pages image of shmem %#" PRIx64 ": %s", o->shmid,
+			 strerror(errno));
+		return -1;
+	}
+	o->img_len = st.st_size;
+	return 0;
+}
+
 static int object_attach_images(struct lz_objects *t, struct lz_object *o, int imgdir, char *err, size_t errlen)
 {
-	if (lz_pagesrc_open(imgdir, o->shmid, &o->src, err, errlen))
+	if (lz_pagesrc_open(imgdir, o->shmid, &o->src, err, errlen) || map_pages_image(o, err, errlen))
 		return -1;
 
 	o->digests = t->img ? lzimg_find(t->img, o->shmid) : NULL;
@@ -222,14 +255,15 @@ struct lz_object *lz_objects_find(struct lz_objects *t, dev_t dev, ino_t ino)
 	return o;
 }
 
-static int page_validate(struct lz_object *o, uint64_t idx)
+/* Check page idx, whose content is at @data, against its digest */
+static int page_validate(struct lz_object *o, uint64_t idx, const char *data)
 {
 	uint64_t want, got;
 
 	if (!o->digests || lzimg_page_digest(o->digests, idx, &want) != 1)
 		return 0;
 
-	got = lz_digest(o->map + idx * o->psz, o->psz);
+	got = lz_digest(data, o->psz);
 	if (got == want)
 		return 0;
 
@@ -239,7 +273,7 @@ static int page_validate(struct lz_object *o, uint64_t idx)
 	return -1;
 }
 
-/* Fill the run [first, first+n) of UNFILLED pages: one read, then validate */
+/* Fill a run of UNFILLED huge pages through the second mapping: one read, then validate */
 static int fill_run(struct lz_objects *t, struct lz_object *o, uint64_t first, uint64_t n)
 {
 	uint64_t i;
@@ -253,11 +287,67 @@ static int fill_run(struct lz_objects *t, struct lz_object *o, uint64_t first, u
 	}
 
 	for (i = first; i < first + n; i++) {
-		if (t->validate && page_validate(o, i))
+		if (t->validate && page_validate(o, i, o->map + i * o->psz))
 			return -1;
 	}
-	memset(o->state + first, LZ_PAGE_FILLED, n);
-	o->nr_done += n;
+	return 0;
+}
+
+static int write_all(struct lz_object *o, const char *buf, uint64_t len, uint64_t off)
+{
+	while (len) {
+		ssize_t n = pwrite(o->fd, buf, len, off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			pr_perror("cannot write %s %#" PRIx64 " at %#" PRIx64, lz_kind_name(o->kind, o->psz), o->shmid,
+				  off);
+			return -1;
+		}
+		buf += n, off += n, len -= n;
+	}
+	return 0;
+}
+
+/*
+ * One stretch of data or hole at @off, at most @max bytes (never beyond
+ * the UNFILLED run): validated, then written. *len gets its length.
+ */
+static int write_segment(struct lz_objects *t, struct lz_object *o, uint64_t off, uint64_t max, uint64_t *len)
+{
+	uint64_t foff = 0, i;
+	int data = lz_pagesrc_locate(o->src, off, &foff, len);
+
+	if (*len > max)
+		*len = max;
+	if (!data || !o->img) {
+		/* a hole: allocate zeroed pages so that CONTINUE finds them */
+		if (fallocate(o->fd, 0, off, *len) == 0)
+			return 0;
+		pr_perror("cannot allocate %s %#" PRIx64 " at %#" PRIx64, lz_kind_name(o->kind, o->psz), o->shmid,
+			  off);
+		return -1;
+	}
+	if (foff > o->img_len || *len > o->img_len - foff) {
+		pr_err("the pages image of %s %#" PRIx64 " is truncated\n", lz_kind_name(o->kind, o->psz), o->shmid);
+		return -1;
+	}
+	for (i = 0; t->validate && i < *len; i += o->psz)
+		if (page_validate(o, (off + i) / o->psz, o->img + foff + i))
+			return -1;
+	return write_all(o, o->img + foff, *len, off);
+}
+
+static int write_run(struct lz_objects *t, struct lz_object *o, uint64_t first, uint64_t n)
+{
+	uint64_t off = first * o->psz, end = (first + n) * o->psz, len;
+
+	while (off < end) {
+		if (write_segment(t, o, off, end - off, &len))
+			return -1;
+		off += len;
+	}
 	return 0;
 }
 
@@ -275,8 +365,10 @@ int lz_object_fill(struct lz_objects *t, struct lz_object *o, uint64_t first, ui
 		}
 		for (run = 1; i + run < end && o->state[i + run] == LZ_PAGE_UNFILLED; run++)
 			;
-		if (fill_run(t, o, i, run))
+		if (o->psz == 4096 ? write_run(t, o, i, run) : fill_run(t, o, i, run))
 			return -1;
+		memset(o->state + i, LZ_PAGE_FILLED, run);
+		o->nr_done += run;
 		if (on_fault)
 			o->filled_fault += run;
 		else

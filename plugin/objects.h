@@ -37,6 +37,8 @@ struct lz_object {
 	uint64_t nr_done;   /* pages no longer UNFILLED */
 	uint64_t next;	    /* prefetch cursor */
 	struct lz_pagesrc *src;
+	const char *img;     /* the pages image, mapped read-only (4K objects) */
+	size_t img_len;
 	const struct lz_obj *digests; /* NULL: no lazyshm image for it */
 	uint64_t filled_fault, filled_prefetch, removed;
 };

@@ -21,6 +21,7 @@ start_and_dump() {
 		--ready "$W/ready" --result "$W/res" >/dev/null 2>&1 </dev/null &  # no log: it is restored twice
 	WP=$!
 	disown $WP
+	lz_track_pid $WP # killed at exit if anything fails (a restored task reuses the pid)
 	lz_wait_file "$W/ready" 60 || lz_fail "workload did not start"
 	lz_criu_dump "$W" $WP || lz_fail "dump failed"
 	for p in $(cat "$W/ready"); do lz_wait_gone "$p" 10 || lz_fail "dumped task $p still exists"; done
