@@ -45,6 +45,7 @@ include kernel/build.mk
 include images/build.mk
 include plugin/build.mk
 include tests/build.mk
+include tests/bench/build.mk
 
 build: criu $(BUILD_TARGETS)
 
@@ -57,7 +58,8 @@ demo: deps criu
 	@tests/demo.sh
 
 bench: deps criu
-	@echo "make bench is not implemented yet (issue 6)"; exit 1
+	@$(MAKE) --no-print-directory build
+	@tests/bench/run.sh
 
 bench-later: deps criu
 	@$(MAKE) --no-print-directory build

@@ -16,7 +16,7 @@ PKGS=(
 	# lazyshm itself: digests, unit tests, fuzzing
 	libxxhash-dev libcmocka-dev clang libclang-rt-14-dev
 	# tests and benchmarks
-	jq gnuplot-nox psmisc
+	jq gnuplot-nox psmisc python3
 )
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -1,0 +1,168 @@
+# Helpers of tests/bench/run.sh (sourced; uses its variables and log/die/on_exit).
+
+# size_bytes 256M -> 268435456
+size_bytes() {
+	local n=${1%[KMG]} u=${1##*[0-9]}
+	case $u in
+	K) echo $((n << 10)) ;;
+	M) echo $((n << 20)) ;;
+	G) echo $((n << 30)) ;;
+	*) echo "$1" ;;
+	esac
+}
+
+_hp_dir() {
+	case $1 in
+	2M) echo /sys/kernel/mm/hugepages/hugepages-2048kB ;;
+	1G) echo /sys/kernel/mm/hugepages/hugepages-1048576kB ;;
+	esac
+}
+
+# hp_take N SIZE: grow the pool so that N pages are free. Others share the
+# pool, so it is grown and shrunk by our delta, never set to a fixed value.
+# Sets HP_DELTA; returns 1 if the kernel could not provide them.
+hp_take() {
+	local n=$1 d free
+	d=$(_hp_dir "$2")
+	HP_DELTA=0
+	free=$(cat "$d/free_hugepages")
+	[ "$free" -ge "$n" ] && return 0
+	HP_DELTA=$((n - free))
+	echo $(($(cat "$d/nr_hugepages") + HP_DELTA)) >"$d/nr_hugepages" 2>/dev/null
+	[ "$(cat "$d/free_hugepages")" -ge "$n" ]
+}
+
+# hp_give DELTA SIZE: shrink the pool again by what hp_take added
+hp_give() {
+	local d
+	d=$(_hp_dir "$2")
+	[ "$1" -gt 0 ] || return 0
+	echo $(($(cat "$d/nr_hugepages") - $1)) >"$d/nr_hugepages"
+}
+
+bench_micro() {
+	local delta
+	log "microbenchmarks (uffd round trips, first touch, memcpy, pread, xxh3)"
+	hp_take 200 2M || log "fewer than 200 free 2M hugepages: 2M microbenchmarks may skip"
+	delta=$HP_DELTA
+	"$BB/micro" --file "$W/micro-scratch" | sed 's/^/{"micro": true, "sample": /; s/$/}/' >>"$SAMPLES" ||
+		log "microbenchmarks failed (partial results kept)"
+	hp_give "$delta" 2M
+	jq -r 'select(.micro) | .sample | "  \(.test) \(.page_size // "") \(.handler // .into // "") " +
+		(if .gbps then "\(.gbps) GB/s" elif .p50_us then "p50 \(.p50_us) us p99 \(.p99_us) us" else "skipped" end)' \
+		"$SAMPLES"
+}
+
+# The hugepages one (kind, size) needs: the dumped task holds its pages
+# until it dies, the restore maps them again, and CRIU wants a spare one.
+bench_hp_need() {
+	local k=$1 bytes=$2
+	case $k in
+	huge2m) echo "$((bytes / (2 << 20) + 2)) 2M" ;;
+	huge1g) echo "$(((bytes + (1 << 30) - 1) / (1 << 30) + 1)) 1G" ;;
+	*) echo "0 2M" ;;
+	esac
+}
+
+# bench_dump KIND BYTES: start the workload, fill, dump it. Sets DUMP_MS.
+bench_dump() {
+	local k=$1 bytes=$2 wp t rc
+	rm -rf "$W/img" && mkdir -p "$W/img"
+	setsid "$BB/benchwl" --kind "$k" --size "$bytes" --ready "$W/img/ready" --result "$W/img/result" \
+		</dev/null >"$W/workload.log" 2>&1 &
+	wp=$!
+	while [ ! -e "$W/img/ready" ]; do
+		kill -0 $wp 2>/dev/null || { log "workload failed: $(cat "$W/workload.log")"; return 1; }
+		sleep 0.05
+	done
+	t=$(date +%s%N)
+	# criu dump kills the workload: hide bash's "Killed" job notice
+	{
+		"$CRIU" dump -D "$W/img" -t $wp --libdir "$LIB" -o dump.log --shell-job
+		rc=$?
+		[ $rc = 0 ] || kill -9 $wp
+		wait $wp
+	} 2>/dev/null
+	[ $rc = 0 ] || { log "criu dump failed:"; tail -5 "$W/img/dump.log"; return 1; }
+	DUMP_MS=$((($(date +%s%N) - t) / 1000000))
+	return 0
+}
+
+# restore_once KIND SIZE MODE REP: one restore, one sample line
+restore_once() {
+	local k=$1 s=$2 mode=$3 rep=$4 d=$W/img run stats='null' lib=() lazy=() env=()
+	rm -f "$d/restored.pid" "$d/lazy.pid" "$d/result" "$d/lazyshm-stats.json"
+	case $mode in
+	lazy) lib=(--libdir "$LIB") ;;
+	lazy-noval) lib=(--libdir "$LIB") env=(LAZYSHM_VALIDATE=0) ;;
+	esac
+	if [ "$mode" != eager ]; then
+		env "${env[@]}" "$CRIU" lazy-pages -D "$d" "${lib[@]}" -o "lazy-$mode.log" -d --pidfile "$d/lazy.pid" || {
+			log "criu lazy-pages failed"; tail -5 "$d/lazy-$mode.log"; return 1
+		}
+		lazy=(--daemon-pidfile "$d/lazy.pid")
+	fi
+	run=$("$BB/benchrun" --pidfile "$d/restored.pid" --result "$d/result" "${lazy[@]}" --timeout 300 -- \
+		"$CRIU" restore -D "$d" "${lib[@]}" -o "restore-$mode.log" --shell-job -d \
+		--pidfile "$d/restored.pid" ${lazy:+--lazy-pages}) || {
+		log "$k $s $mode: restore failed"; tail -5 "$d/restore-$mode.log"
+		[ -n "${lazy[*]}" ] && tail -5 "$d/lazy-$mode.log"
+		return 1
+	}
+	[ -f "$d/lazyshm-stats.json" ] && stats=$(cat "$d/lazyshm-stats.json")
+	jq -c -n --arg k "$k" --arg s "$s" --arg m "$mode" --argjson r "$rep" --argjson b "$(size_bytes "$s")" \
+		--argjson dump "$DUMP_MS" --argjson run "$run" --argjson st "$stats" '
+		{kind: $k, size: $s, bytes: $b, mode: $m, rep: $r, dump_ms: $dump,
+		 resume_ms: ($run.resume_ns / 1e6),
+		 touch_ms: ($run.app.touch_ns / 1e6),
+		 all_touched_ms: (($run.app.t_end_ns - $run.timens_offset_ns - $run.t0_ns) / 1e6),
+		 daemon_exit_ms: (if $run.daemon_exit_ns < 0 then null else $run.daemon_exit_ns / 1e6 end),
+		 residency_ms: (if $st then ($run.resume_ns / 1e6) + $st.full_residency_after_restore_ms
+				elif $run.daemon_exit_ns >= 0 then $run.daemon_exit_ns / 1e6
+				else ($run.resume_ns / 1e6) end),
+		 app: $run.app, stats: $st}' >>"$SAMPLES"
+	tail -1 "$SAMPLES" | jq -r '"  \(.kind) \(.size) \(.mode) rep \(.rep): resume \(.resume_ms*100|round/100) ms, " +
+		"touch-all \(.touch_ms|round) ms, all-touched \(.all_touched_ms|round) ms, " +
+		"residency \(.residency_ms|round) ms" + (if .app.ok then "" else " VERIFY FAILED" end) +
+		(if .stats then ", faults \(.stats.faults_minor + .stats.faults_missing) " +
+		"p50 \(.stats.fault_p50_us) us" else "" end)'
+}
+
+bench_one() {
+	local k=$1 s=$2 bytes n psz delta=0 modes rep m
+	bytes=$(size_bytes "$s")
+	read -r n psz <<<"$(bench_hp_need "$k" "$bytes")"
+	if [ "$n" -gt 0 ]; then
+		if ! hp_take "$n" "$psz"; then
+			log "$k $s: cannot get $n free $psz hugepages: skipped"
+			hp_give "$HP_DELTA" "$psz"
+			jq -c -n --arg k "$k" --arg s "$s" '{kind: $k, size: $s, skipped: "hugepages"}' >>"$SAMPLES"
+			return 0
+		fi
+		delta=$HP_DELTA
+	fi
+	log "$k $s: fill and dump"
+	if bench_dump "$k" "$bytes"; then
+		log "$k $s: dumped in $DUMP_MS ms, $REPS restores per mode"
+		modes=$MODES
+		[ "$k" = anon ] && modes=eager,upstream
+		for ((rep = 1; rep <= REPS; rep++)); do
+			for m in ${modes//,/ }; do
+				restore_once "$k" "$s" "$m" "$rep" || log "$k $s $m rep $rep: no sample"
+			done
+		done
+	fi
+	rm -rf "$W/img"
+	[ "$n" -gt 0 ] && hp_give "$delta" "$psz"
+	return 0
+}
+
+bench_collect() {
+	jq -s --arg host "$(uname -r)" --arg rev "$(git -C "$TOP" rev-parse --short HEAD 2>/dev/null)" \
+		--arg dirty "$(git -C "$TOP" status --porcelain plugin criu-patches 2>/dev/null | wc -l)" \
+		--arg date "$(date -u +%FT%TZ)" --arg cpus "$(nproc)" --arg reps "$REPS" '
+		{meta: {kernel: $host, commit: $rev, plugin_files_modified: ($dirty | tonumber), date: $date,
+			cpus: ($cpus | tonumber), reps: ($reps | tonumber)},
+		 micro: [.[] | select(.micro) | .sample],
+		 runs: [.[] | select(.micro | not)]}' "$SAMPLES"
+}
