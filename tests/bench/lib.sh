@@ -22,13 +22,15 @@ _hp_dir() {
 # pool, so it is grown and shrunk by our delta, never set to a fixed value.
 # Sets HP_DELTA; returns 1 if the kernel could not provide them.
 hp_take() {
-	local n=$1 d free
+	local n=$1 d free old
 	d=$(_hp_dir "$2")
 	HP_DELTA=0
 	free=$(cat "$d/free_hugepages")
 	[ "$free" -ge "$n" ] && return 0
-	HP_DELTA=$((n - free))
-	echo $(($(cat "$d/nr_hugepages") + HP_DELTA)) >"$d/nr_hugepages" 2>/dev/null
+	old=$(cat "$d/nr_hugepages")
+	echo $((old + n - free)) >"$d/nr_hugepages" 2>/dev/null
+	# the kernel may grant fewer: give back exactly what it granted
+	HP_DELTA=$(($(cat "$d/nr_hugepages") - old))
 	[ "$(cat "$d/free_hugepages")" -ge "$n" ]
 }
 
@@ -53,13 +55,15 @@ bench_micro() {
 		"$SAMPLES"
 }
 
-# The hugepages one (kind, size) needs: the dumped task holds its pages
-# until it dies, the restore maps them again, and CRIU wants a spare one.
+# The hugepages one (kind, size) needs: the workload's pages, as many again
+# for criu dump (it reads the object through a MAP_PRIVATE mapping, which
+# reserves the whole size) and a spare one for CRIU's probe. The restore
+# maps them again once the dumped task is gone.
 bench_hp_need() {
 	local k=$1 bytes=$2
 	case $k in
-	huge2m) echo "$((bytes / (2 << 20) + 2)) 2M" ;;
-	huge1g) echo "$(((bytes + (1 << 30) - 1) / (1 << 30) + 1)) 1G" ;;
+	huge2m) echo "$((2 * bytes / (2 << 20) + 2)) 2M" ;;
+	huge1g) echo "$((2 * ((bytes + (1 << 30) - 1) / (1 << 30)) + 1)) 1G" ;;
 	*) echo "0 2M" ;;
 	esac
 }

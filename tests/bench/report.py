@@ -225,7 +225,7 @@ def plot_files(g, plotdir):
             f"'{plotdir}/{n}.dat' using 1:{col} with linespoints title '{t}'" for n, t in series) + "\n")
     with open(os.path.join(plotdir, "resume.gp"), "w") as f:
         f.write(f"set terminal pngcairo size 1000,420 font ',9'\nset output '{plotdir}/perf-resume.png'\n"
-                "set multiplot layout 1,2\nset logscale x 2\nset logscale y 10\nset offsets 0.1,0.1,0,0\nset grid\n"
+                "set multiplot layout 1,2\nset logscale x 2\nset logscale y 10\nset xrange [0.2:5]\nset grid\n"
                 "set xlabel 'region size (GiB)'\nset ylabel 'ms (log)'\nset key top left font ',8'\n")
         f.write(panel(2, "time-to-resume (criu restore -d)"))
         f.write(panel(3, "restore start → every page touched"))

@@ -11,6 +11,9 @@
 #                        for shmem/hugetlb kinds (anon: eager, upstream)
 #   REPORT=1             rewrite docs/PERFORMANCE.md and docs/perf-resume.png
 #   KEEP=1               keep build/bench/work
+#   APPEND=1             add to the samples of the previous run (no
+#                        microbenchmarks), e.g. to redo one kind
+#   PLUGIN=PATH          bench this lazyshm_plugin.so (default build/lib's)
 #
 # Every sample goes to build/bench/results.json. Each (kind, size) is dumped
 # once; every restore reads that image from the page cache.
@@ -47,18 +50,19 @@ trap 'exit 130' INT TERM
 . "$TOP/tests/bench/lib.sh"
 
 [ "$(id -u)" -eq 0 ] || die "needs root"
-for b in "$CRIU" "$BB/benchwl" "$BB/benchrun" "$BB/micro" "$BUILD/lib/lazyshm_plugin.so"; do
+for b in "$CRIU" "$BB/benchwl" "$BB/benchrun" "$BB/micro" "${PLUGIN:-$BUILD/lib/lazyshm_plugin.so}"; do
 	[ -x "$b" ] || [ -f "$b" ] || die "missing $b (make build)"
 done
 [ "$REPS" -ge 1 ] || die "REPS must be >= 1"
 
 # The plugin is being changed by others: bench one frozen copy of it
 rm -rf "$W" "$LIB" && mkdir -p "$W" "$LIB" || die "cannot create $W"
-cp "$BUILD/lib/lazyshm_plugin.so" "$LIB/" || die "cannot copy the plugin"
+cp "${PLUGIN:-$BUILD/lib/lazyshm_plugin.so}" "$LIB/lazyshm_plugin.so" || die "cannot copy the plugin"
 [ "${KEEP:-0}" = 1 ] || on_exit "rm -rf '$W'"
-: >"$SAMPLES"
-
-bench_micro
+if [ "${APPEND:-0}" != 1 ]; then
+	: >"$SAMPLES"
+	bench_micro
+fi
 IFS=, read -ra kinds <<<"$KINDS"
 IFS=, read -ra sizes <<<"$SIZES"
 for k in "${kinds[@]}"; do
