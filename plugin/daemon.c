@@ -94,7 +94,11 @@ static int task_continue(struct lz_task *t, uint64_t addr, uint64_t len, uint64_
 		D.stats->continue_pages += done / psz;
 		addr += done;
 		len -= done;
+		/* a partial CONTINUE also says EAGAIN: go on from where it stopped */
+		if (errno == EAGAIN && done)
+			continue;
 		if (errno == EAGAIN) {
+			/* the task's mm is changing: retry after its event */
 			queue_retry(t, addr, len);
 			return 0;
 		}
@@ -267,6 +271,20 @@ static int task_fork(struct lz_task *parent, int child_uffd)
 	return lz_guardian_watch(&D.guard, parent->pid, child_uffd);
 }
 
+/* Do the task's lazy ranges cover all of [start, end)? */
+static bool task_covers(struct lz_task *t, uint64_t start, uint64_t end)
+{
+	struct lz_range *r;
+
+	while (start < end) {
+		r = lz_task_find(t, start);
+		if (!r)
+			return false;
+		start = r->end;
+	}
+	return true;
+}
+
 /* The application dropped [start, end): its unpopulated pages stay zero */
 static void task_remove(struct lz_task *t, uint64_t start, uint64_t end)
 {
@@ -308,10 +326,13 @@ int lz_daemon_event(int pid, int uffd, int event, uint64_t a, uint64_t b, uint64
 		ret = task_fork(t, (int)a);
 		break;
 	case UFFD_EVENT_REMOVE:
-		/* lazy-pages unregisters the range: later touches see the page cache */
 		if (task_ready(t))
 			return -EIO;
 		task_remove(t, a, b);
+		/* ours alone: keep it registered (unregistering splits the VMA) */
+		if (task_covers(t, a, b))
+			return task_retry(t) ? -EIO : 1;
+		/* lazy-pages unregisters it: later touches see the page cache */
 		ret = lz_task_drop(t, a, b);
 		break;
 	case UFFD_EVENT_UNMAP:

@@ -18,12 +18,11 @@ lz_reserve_hugepages_avail 128 2M || lz_skip "cannot reserve 128 free 2M hugepag
 W=$(lz_workdir)
 lz_on_exit "_lz_kill_listed '$W/forked'"
 # region pages: anon/memfd 32768 x 4K, huge-anon/huge-memfd 32 x 2M
-# Known gap: a region that got a REMOVE event (DONTNEED or REMOVE) during
-# the lazy phase cannot be mremap()ed whole any more (EFAULT): lazy-pages
-# UFFDIO_UNREGISTERs the removed range, which splits the VMA. So the moved
-# regions here are not the ones that drop pages.
+# A region that got REMOVE events (from MADV_DONTNEED or MADV_REMOVE) must
+# still be mremap()able whole: lazy-pages leaves ranges the plugin serves
+# registered instead of splitting the VMA (anon below).
 A=dontneed:memfd:1000:64,remove:memfd:30000:256,unmap:memfd:8192:4096
-A+=,dontneed:huge-anon:3:2,remove:huge-anon:20:4,mremap:anon,mremap:huge-memfd,fork
+A+=,dontneed:huge-anon:3:2,remove:huge-anon:20:4,remove:anon:100:16,mremap:anon,mremap:huge-memfd,fork
 ACTIONS=${ACTIONS:-$A} # ACTIONS=... overrides the list (for diagnosis)
 lz_start_memkinds "$W" --kinds anon,memfd,huge-anon,huge-memfd,private --size-mb 128 --huge-mb 64 \
 	--holes --on-usr2 "$ACTIONS" || lz_fail "workload did not start"
