@@ -94,7 +94,13 @@ bench_dump() {
 
 # restore_once KIND SIZE MODE REP: one restore, one sample line
 restore_once() {
-	local k=$1 s=$2 mode=$3 rep=$4 d=$W/img run stats='null' lib=() lazy=() env=()
+	local k=$1 s=$2 mode=$3 rep=$4 d=$W/img run stats='null' lib=() lazy=() env=() p t=100
+	# the previous restored task must be reaped (by us, or by a slow init)
+	p=$(cat "$d/restored.pid" 2>/dev/null)
+	while [ -n "$p" ] && [ -e "/proc/$p" ] && [ $t -gt 0 ]; do
+		sleep 0.1
+		t=$((t - 1))
+	done
 	rm -f "$d/restored.pid" "$d/lazy.pid" "$d/result" "$d/lazyshm-stats.json"
 	case $mode in
 	lazy) lib=(--libdir "$LIB") ;;
