@@ -95,16 +95,20 @@ int lz_restore_shmem_content(int fd, uint64_t shmid, uint64_t size, int kind, in
 	return lz_eager_restore(criu_get_image_dir(), o, fd, size);
 }
 
-/* Hugepages of one size that can still be had: free ones plus overcommit */
+/*
+ * Hugepages of one size that can still be had: free ones not promised to
+ * a mapping already (free_hugepages counts reserved ones too), plus what
+ * overcommit still allows.
+ */
 static uint64_t hugepages_available(uint64_t psz)
 {
-	uint64_t v[3] = { 0, 0, 0 };
-	const char *names[3] = { "free_hugepages", "nr_overcommit_hugepages", "surplus_hugepages" };
+	uint64_t v[4] = { 0, 0, 0, 0 };
+	const char *names[4] = { "free_hugepages", "resv_hugepages", "nr_overcommit_hugepages", "surplus_hugepages" };
 	char path[128];
 	FILE *f;
 	int i;
 
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < 4; i++) {
 		snprintf(path, sizeof(path), "/sys/kernel/mm/hugepages/hugepages-%" PRIu64 "kB/%s", psz >> 10, names[i]);
 		f = fopen(path, "r");
 		if (!f || fscanf(f, "%" SCNu64, &v[i]) != 1)
@@ -112,7 +116,7 @@ static uint64_t hugepages_available(uint64_t psz)
 		if (f)
 			fclose(f);
 	}
-	return v[0] + (v[1] > v[2] ? v[1] - v[2] : 0);
+	return (v[0] > v[1] ? v[0] - v[1] : 0) + (v[2] > v[3] ? v[2] - v[3] : 0);
 }
 
 /* Fail the restore up front, naming the objects, rather than with SIGBUS later */
