@@ -28,7 +28,11 @@
 #include "uffd-compat.h"
 
 #define FAULT_AROUND   (64 << 10)
-#define PREFETCH_CHUNK (4 << 20)
+/*
+ * The daemon is single-threaded: a fault waits for the chunk in progress,
+ * so chunks stay small (one 2M page, or 1 MiB of 4K pages).
+ */
+#define PREFETCH_CHUNK (1 << 20)
 
 struct lz_daemon {
 	bool active;
@@ -199,25 +203,15 @@ int lz_daemon_task(int pid, int uffd)
 	return lz_guardian_watch(&D.guard, pid, uffd) ? -EIO : 0;
 }
 
-/* Populate what the faulting page needs, then map it into the task */
-static int serve_fault(struct lz_task *t, struct lz_range *r, uint64_t address, uint64_t flags)
+/* Populate the faulting page if needed, then map it into the task */
+static int serve_fault(struct lz_task *t, struct lz_range *r, uint64_t page, uint64_t flags)
 {
 	struct lz_object *o = r->obj;
-	uint64_t psz = o->psz, off = r->off + (address - r->start);
-	uint64_t page = off / psz, addr = r->start + (page * psz - r->off);
-	uint64_t n = psz < FAULT_AROUND ? FAULT_AROUND / psz : 1;
+	uint64_t addr = r->start + (page * o->psz - r->off);
 	bool missing = !(flags & UFFD_PAGEFAULT_FLAG_MINOR);
 
-	/* fault-around stays inside the registered range and the object */
-	if (addr + n * psz > r->end)
-		n = (r->end - addr) / psz;
-	if (page + n > o->nr_pages)
-		n = o->nr_pages - page;
-	if (!n)
-		n = 1;
-
 	if (o->state[page] == LZ_PAGE_UNFILLED) {
-		if (lz_object_fill(&D.objs, o, page, n, true))
+		if (lz_object_fill(&D.objs, o, page, 1, true))
 			return -1;
 	} else if (missing && lz_object_materialize(o, page, 1)) {
 		return -1;
@@ -226,18 +220,40 @@ static int serve_fault(struct lz_task *t, struct lz_range *r, uint64_t address, 
 		D.stats->faults_missing++;
 	else
 		D.stats->faults_minor++;
-	/* map only the faulting page if its neighbours were dropped */
-	if (o->state[page] != LZ_PAGE_FILLED)
-		n = 1;
+	return task_continue(t, addr, o->psz, o->psz);
+}
+
+/*
+ * Once the faulting thread runs again, map the pages that follow it in
+ * the same range: a task that touched one page is likely to touch the
+ * next ones, and each fault costs ~100x a plain touch.
+ */
+static int fault_around(struct lz_task *t, struct lz_range *r, uint64_t page)
+{
+	struct lz_object *o = r->obj;
+	uint64_t psz = o->psz, n = FAULT_AROUND / psz, addr;
+
+	if (n < 2 || o->state[page] != LZ_PAGE_FILLED)
+		return 0;
+	page++;
+	n--;
+	addr = r->start + (page * psz - r->off);
+	if (addr >= r->end || page >= o->nr_pages)
+		return 0;
+	if (addr + n * psz > r->end)
+		n = (r->end - addr) / psz;
+	if (page + n > o->nr_pages)
+		n = o->nr_pages - page;
+	if (lz_object_fill(&D.objs, o, page, n, true))
+		return -1;
 	return task_continue(t, addr, n * psz, psz);
 }
 
 int lz_daemon_fault(int pid, int uffd, uint64_t address, uint64_t flags)
 {
-	uint64_t t0 = lz_now_ns();
+	uint64_t t0 = lz_now_ns(), page;
 	struct lz_task *t;
 	struct lz_range *r;
-	int ret;
 
 	if (!D.active)
 		return -ENOTSUP;
@@ -248,9 +264,11 @@ int lz_daemon_fault(int pid, int uffd, uint64_t address, uint64_t flags)
 	if (!r)
 		return -ENOTSUP;
 
-	ret = serve_fault(t, r, address, flags);
+	page = (r->off + (address - r->start)) / r->obj->psz;
+	if (serve_fault(t, r, page, flags))
+		return -EIO;
 	lz_stats_fault(D.stats, lz_now_ns() - t0);
-	return ret ? -EIO : 0;
+	return fault_around(t, r, page) ? -EIO : 0;
 }
 
 static int task_fork(struct lz_task *parent, int child_uffd)
