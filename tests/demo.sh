@@ -9,8 +9,7 @@ HUGE_MB=${DEMO_HUGE_MB:-256}
 
 lz_require_root
 lz_require_criu
-# the dumped task's pages are freed before the restore takes its own
-lz_reserve_hugepages $((HUGE_MB / 2 * 2 + 8)) 2M || lz_fail "cannot reserve $((HUGE_MB / 2)) free 2M hugepages"
+lz_reserve_hugepages $((HUGE_MB / 2)) 2M || lz_fail "cannot reserve $((HUGE_MB + 1)) available 2M hugepages"
 W=$(lz_workdir)
 
 ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); }

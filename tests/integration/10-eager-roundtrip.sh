@@ -32,11 +32,11 @@ lz_sysv_cleanup_keys $KEY
 # dump fails: "Can't lookup mount=... path=/anon_hugepage (deleted)").
 # Optional: a fragmented machine may not give 1G pages at runtime.
 HUGE1G_BYTES=0
-if [ -d /sys/kernel/mm/hugepages/hugepages-1048576kB ] && lz_reserve_hugepages 2 1G; then
+if [ -d /sys/kernel/mm/hugepages/hugepages-1048576kB ] && lz_reserve_hugepages 1 1G; then
 	KINDS+=,huge1g-anon
 	HUGE1G_BYTES=$((1 << 30))
 else
-	lz_log "huge1g-anon left out: cannot get 2 free 1G hugepages"
+	lz_log "huge1g-anon left out: cannot get 3 available 1G hugepages"
 fi
 
 W=$(lz_workdir)

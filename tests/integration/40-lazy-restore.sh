@@ -11,7 +11,7 @@ lz_require_criu
 grep -q hugetlbfs /proc/filesystems || lz_skip "no hugetlbfs in this kernel"
 # huge-anon 32M + huge-memfd 32M + huge-sysv 32M = 48 pages, and the restore
 # maps them while the dumped ones may still be freed: ask for twice that
-lz_reserve_hugepages 96 2M || lz_skip "cannot reserve 96 free 2M hugepages"
+lz_reserve_hugepages 48 2M || lz_skip "cannot reserve 97 available 2M hugepages"
 
 W=$(lz_workdir)
 KINDS=anon,memfd,memfd-sealed,sysv,huge-anon,huge-memfd,huge-sysv,private

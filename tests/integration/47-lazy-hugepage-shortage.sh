@@ -10,7 +10,7 @@ lz_require_root
 lz_require_criu
 "$CRIU" check --feature lazy_shmem >/dev/null 2>&1 || lz_skip "no minor faults on shmem/hugetlbfs here"
 N=32
-lz_reserve_hugepages $((N + 8)) 2M || lz_skip "cannot reserve $((N + 8)) free 2M hugepages"
+lz_reserve_hugepages $N 2M || lz_skip "cannot reserve $((2 * N + 1)) available 2M hugepages"
 F=/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages
 OLD=$(cat $F)
 lz_on_exit "echo $OLD > $F"

@@ -34,7 +34,8 @@ run_case() {
 	fp=$(lz_stats "$d" '[.objects[].filled_prefetch] | add')
 	lz_log "$(basename "$d"): restore took $(((t1 - t0) / 1000000)) ms; full residency $(lz_stats "$d" .full_residency_after_restore_ms) ms after it; $ff pages filled on fault, $fp by prefetch"
 	lz_log "$(basename "$d"): $(lz_stats "$d" '[.objects[] | {kind, page_size, size, filled_fault, filled_prefetch}]' | jq -c .)"
-	[ "$ff" -gt 0 ] || lz_fail "$(basename "$d"): no page was filled on a fault"
+	# (the 1G case may legitimately see none: one 1G prefetch can cover it all)
+	[ "$ff" -gt 0 ] || [ "${NEED_FAULT:-1}" = 0 ] || lz_fail "$(basename "$d"): no page was filled on a fault"
 	[ "$fp" -gt 0 ] || lz_fail "$(basename "$d"): no page was filled by the prefetcher"
 	jq -e '.full_residency_after_restore_ms > 0' "$d/lazyshm-stats.json" >/dev/null ||
 		lz_fail "$(basename "$d"): full residency was not reached after the restore returned"
@@ -58,7 +59,7 @@ if ! grep -q 1048576 <(ls /sys/kernel/mm/hugepages/); then
 elif ! lz_reserve_hugepages_avail 2 1G; then
 	lz_log "1G: SKIP: cannot reserve two available 1G hugepages (one used, one for the dump's private mapping)"
 else
-	run_case "$W/1g" 0 --kinds anon,huge1g-anon --size-mb 64 --huge-mb 1024
+	NEED_FAULT=0 run_case "$W/1g" 0 --kinds anon,huge1g-anon --size-mb 64 --huge-mb 1024
 	[ "$(lz_stats "$W/1g" '[.objects[] | select(.page_size == 1073741824)] | length')" = 1 ] ||
 		lz_fail "1g: the 1G hugetlb object was not restored lazily"
 fi

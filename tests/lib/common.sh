@@ -70,25 +70,15 @@ _hp_file() {
 
 _hp_free() { cat "$(dirname "$(_hp_file "$1")")/free_hugepages"; }
 
-# lz_reserve_hugepages COUNT [2M|1G]: make COUNT free hugepages of that size
-# available, restoring the old pool size at exit. Returns 1 if the kernel
-# could not provide them (the caller decides: skip or fail).
+# lz_reserve_hugepages COUNT [2M|1G]: make room for a workload that maps
+# COUNT hugepages of that size and for its dump: `criu dump` reads each
+# hugetlb object through a private mapping, which reserves as many pages
+# again, and CRIU's kernel probe wants one free page of each size. So
+# 2*COUNT+1 pages must be available (free and not reserved by anyone).
+# The old pool size comes back at exit. Returns 1 if the kernel could not
+# provide them (the caller decides: skip or fail).
 lz_reserve_hugepages() {
-	local n=$1 sz=${2:-2M} f old free want got
-	f=$(_hp_file "$sz") || return 1
-	[ -w "$f" ] || return 1
-	old=$(cat "$f")
-	free=$(_hp_free "$sz")
-	[ "$free" -ge "$n" ] && return 0
-	want=$((old + n - free))
-	lz_on_exit "echo $old > $f"
-	echo "$want" >"$f" 2>/dev/null
-	got=$(_hp_free "$sz")
-	if [ "$got" -lt "$n" ]; then
-		lz_log "only $got free $sz hugepages after asking for $want in total"
-		return 1
-	fi
-	return 0
+	lz_reserve_hugepages_avail $((2 * $1 + 1)) "${2:-2M}"
 }
 
 # lz_mount_hugetlbfs DIR [2M|1G]: mount hugetlbfs at DIR, unmount at exit.
