@@ -33,6 +33,7 @@
 struct idx {
 	struct lz_obj_spec *objs;
 	size_t nr, cap;
+	unsigned nr_huge_files; /* MAP_SHARED mappings of hugetlbfs files */
 	char *err;
 	size_t errlen;
 };
@@ -156,6 +157,8 @@ static int add_vmas(struct idx *x, const MmEntry *mm)
 		struct lz_obj_spec *o;
 		uint64_t end;
 
+		if ((v->status & CRIU_VMA_FILE_SHARED) && huge && !(v->status & CRIU_VMA_AREA_MEMFD))
+			x->nr_huge_files++;
 		if (!(v->status & CRIU_VMA_ANON_SHARED) || (v->status & (CRIU_VMA_AREA_SYSVIPC | CRIU_VMA_AREA_MEMFD)))
 			continue;
 		if (v->end < v->start || v->pgoff > UINT64_MAX - (v->end - v->start))
@@ -358,6 +361,19 @@ static int cmp_spec(const void *a, const void *b)
 	const struct lz_obj_spec *x = a, *y = b;
 
 	return x->shmid < y->shmid ? -1 : x->shmid > y->shmid;
+}
+
+int lzimg_count_hugetlb_files(int dirfd, unsigned *nr, char *err, size_t errlen)
+{
+	struct idx x = { .err = err, .errlen = errlen };
+	int ret;
+
+	if (err && errlen)
+		err[0] = '\0';
+	ret = scan_dir(&x, dirfd);
+	*nr = x.nr_huge_files;
+	idx_free(&x);
+	return ret;
 }
 
 int lzimg_write_from_criu(int dirfd, char *err, size_t errlen)

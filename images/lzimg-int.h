@@ -24,6 +24,7 @@
 #define CRIU_PE_PRESENT (1u << 2)
 
 /* CRIU VMA status bits (criu/include/image.h). */
+#define CRIU_VMA_FILE_SHARED  (1u << 7)
 #define CRIU_VMA_ANON_SHARED  (1u << 8)
 #define CRIU_VMA_AREA_SYSVIPC (1u << 10)
 #define CRIU_VMA_AREA_MEMFD   (1u << 14)

@@ -172,5 +172,8 @@ void lz_pagesrc_close(struct lz_pagesrc *src);
 
 /* Dump side: index CRIU's images in dirfd and write lazyshm-shmem.img. */
 int lzimg_write_from_criu(int dirfd, char *err, size_t errlen);
+/* MAP_SHARED mappings of hugetlbfs files in CRIU's mm images: CRIU 4.1.1
+ * keeps only their path, not their content. */
+int lzimg_count_hugetlb_files(int dirfd, unsigned *nr, char *err, size_t errlen);
 
 #endif /* __LAZYSHM_LZIMG_H__ */

@@ -152,11 +152,25 @@ static int hugepages_preflight(void)
 	return ret;
 }
 
+/* The file mappings the plugin cannot see: say what happens to them */
+static void log_file_mappings(void)
+{
+	unsigned nr = 0;
+	char err[256];
+
+	if (lzimg_count_hugetlb_files(criu_get_image_dir(), &nr, err, sizeof(err)) || !nr)
+		return;
+	pr_info("%u MAP_SHARED mapping(s) of hugetlbfs files restored eagerly by CRIU from the files "
+		"themselves: CRIU 4.1.1 dumps only their path, so they must exist at restore\n",
+		nr);
+}
+
 int lz_restore_init(const struct lz_config *cfg)
 {
 	char err[256];
 	int ret;
 
+	log_file_mappings();
 	memset(&R, 0, sizeof(R));
 	R.cfg = cfg;
 	ret = lzimg_load(criu_get_image_dir(), &R.img, err, sizeof(err));

@@ -10,6 +10,13 @@
 # TESTS=pattern runs only the tests whose name matches the pattern.
 set -uo pipefail
 
+# Descriptors inherited from whatever started us (CI runners, terminals)
+# would be inherited by every workload, and criu dump fails on an fd whose
+# mount it cannot see: keep only stdin, stdout and stderr.
+for fd in $(ls /proc/$$/fd); do
+	[ "$fd" -gt 2 ] 2>/dev/null && eval "exec $fd>&-" 2>/dev/null
+done
+
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$TOP/build}
 LOGDIR=$BUILD/test-logs

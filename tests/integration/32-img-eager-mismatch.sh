@@ -10,6 +10,8 @@ setsid "$TBIN/memkinds" --kinds anon --size-mb 8 --ready "$W/ready" --result "$W
 	>"$W/workload.log" 2>&1 </dev/null &
 WP=$!
 disown $WP
+lz_kill_listed_at_exit "$W/ready" # also when the dump fails
+lz_kill_listed_at_exit "$W/restored.pid"
 lz_wait_file "$W/ready" 20 || lz_fail "workload did not start"
 lz_criu_dump "$W" $WP || lz_fail "dump failed"
 for p in $(cat "$W/ready"); do lz_wait_gone "$p" 10 || lz_fail "dumped task $p still exists"; done

@@ -20,6 +20,7 @@ setsid unshare --ipc "$TBIN/memkinds" --kinds $KINDS --size-mb 64 --huge-mb 32 -
 	--sysv-key 0x4c5a4000 --ready "$W/ready" --result "$W/res" >"$W/workload.log" 2>&1 </dev/null &
 WP=$!
 disown $WP # criu dump kills it; bash still reaps it
+lz_kill_listed_at_exit "$W/ready" # the whole tree, also when the dump fails
 lz_wait_file "$W/ready" 30 || lz_fail "workload did not start: $(cat "$W/workload.log")"
 
 lz_criu_dump "$W" $WP || lz_fail "dump failed"

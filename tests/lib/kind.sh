@@ -28,6 +28,7 @@ _kind_expect() {
 		;;
 	criu)
 		grep -q "deferred to the lazy-pages daemon" "$log" && lz_fail "$kind was deferred"
+		[ -z "$reason" ] || grep -q "$reason" "$log" || lz_fail "$kind: no '$reason' in restore.log"
 		;;
 	esac
 	return 0
