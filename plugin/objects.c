@@ -102,7 +102,9 @@ static int object_map(struct lz_object *o, char *err, size_t errlen)
 	o->psz = sfs.f_type == HUGETLBFS_MAGIC ? (uint64_t)sfs.f_bsize : 4096;
 	o->nr_pages = (o->size + o->psz - 1) / o->psz;
 
-	o->map = mmap(NULL, o->nr_pages * o->psz, PROT_READ | PROT_WRITE, MAP_SHARED, o->fd, 0);
+	/* 4K objects are written through the descriptor (map_pages_image) */
+	if (o->psz > 4096)
+		o->map = mmap(NULL, o->nr_pages * o->psz, PROT_READ | PROT_WRITE, MAP_SHARED, o->fd, 0);
 	if (o->map == MAP_FAILED) {
 		snprintf(err, errlen, "cannot map %s %#" PRIx64 " (%" PRIu64 " bytes): %s",
 			 lz_kind_name(o->kind, o->psz), o->shmid, o->size, strerror(errno));

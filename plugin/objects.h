@@ -32,7 +32,7 @@ struct lz_object {
 	dev_t dev;
 	ino_t ino;
 	int fd;
-	char *map;	    /* the daemon's second mapping */
+	char *map;	    /* the daemon's second mapping (huge pages only) */
 	uint8_t *state;	    /* LZ_PAGE_* per page */
 	uint64_t nr_done;   /* pages no longer UNFILLED */
 	uint64_t next;	    /* prefetch cursor */
