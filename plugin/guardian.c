@@ -17,6 +17,7 @@
 
 #include "guardian.h"
 #include "log.h"
+#include "scm.h"
 
 #define MAX_WATCHED 4096
 
@@ -91,26 +92,6 @@ static void kill_tree(struct g_state *s)
 	}
 }
 
-static int g_recv(int sk, struct g_msg *m, int *fd)
-{
-	char cbuf[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = { .iov_base = m, .iov_len = sizeof(*m) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
-	struct cmsghdr *c;
-	ssize_t n;
-
-	*fd = -1;
-	do
-		n = recvmsg(sk, &mh, 0);
-	while (n < 0 && errno == EINTR);
-	if (n != sizeof(*m))
-		return n == 0 ? 0 : -1;
-	c = CMSG_FIRSTHDR(&mh);
-	if (c && c->cmsg_type == SCM_RIGHTS)
-		memcpy(fd, CMSG_DATA(c), sizeof(int));
-	return 1;
-}
-
 static void g_watch(struct g_state *s, const struct g_msg *m, int fd)
 {
 	if (s->nr >= MAX_WATCHED) {
@@ -159,7 +140,7 @@ static void guardian_main(int sk)
 	signal(SIGTERM, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
 	for (;;) {
-		ret = g_recv(sk, &m, &fd);
+		ret = lz_recv_fd(sk, &m, sizeof(m), &fd);
 		if (ret == 1 && m.type == G_RELEASE)
 			_exit(0);
 		if (ret <= 0)
@@ -204,16 +185,8 @@ int lz_guardian_start(struct lz_guardian *g)
 int lz_guardian_watch(struct lz_guardian *g, int pid, int uffd)
 {
 	struct g_msg m = { .type = G_WATCH, .pid = pid, .key = uffd };
-	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
-	struct iovec iov = { .iov_base = &m, .iov_len = sizeof(m) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
-	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
 
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &uffd, sizeof(int));
-	if (sendmsg(g->sk, &mh, MSG_NOSIGNAL) != sizeof(m)) {
+	if (lz_send_fd(g->sk, &m, sizeof(m), uffd)) {
 		pr_perror("cannot hand task %d to the guardian", pid);
 		return -1;
 	}

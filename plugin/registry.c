@@ -19,6 +19,7 @@
 
 #include "log.h"
 #include "registry.h"
+#include "scm.h"
 
 #define LZ_REG_MAGIC 0x4c5a5247 /* LZRG */
 
@@ -57,20 +58,6 @@ static int registry_addr(int imgdir, struct sockaddr_un *sa, socklen_t *len)
 	return 0;
 }
 
-static int send_offer(int sk, int fd, const struct lz_reg_msg *m)
-{
-	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
-	struct iovec iov = { .iov_base = (void *)m, .iov_len = sizeof(*m) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
-	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	return sendmsg(sk, &mh, MSG_NOSIGNAL) == sizeof(*m) ? 0 : -1;
-}
-
 int lz_registry_offer(int imgdir, int fd, uint64_t shmid, uint64_t size, int kind, char *why, size_t len)
 {
 	struct lz_reg_msg m = { .magic = LZ_REG_MAGIC, .kind = kind, .shmid = shmid, .size = size };
@@ -88,7 +75,7 @@ int lz_registry_offer(int imgdir, int fd, uint64_t shmid, uint64_t size, int kin
 		snprintf(why, len, "no lazy-pages daemon with the lazyshm plugin for these images (%s)", strerror(errno));
 		goto out;
 	}
-	if (send_offer(sk, fd, &m) || recv(sk, &r, sizeof(r), 0) != sizeof(r)) {
+	if (lz_send_fd(sk, &m, sizeof(m), fd) || recv(sk, &r, sizeof(r), 0) != sizeof(r)) {
 		snprintf(why, len, "the lazy-pages daemon did not answer: %s", strerror(errno));
 		goto out;
 	}
@@ -103,18 +90,7 @@ out:
 
 static int recv_offer(int sk, struct lz_reg_msg *m, int *fd)
 {
-	char cbuf[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = { .iov_base = m, .iov_len = sizeof(*m) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
-	struct cmsghdr *c;
-
-	*fd = -1;
-	if (recvmsg(sk, &mh, MSG_CMSG_CLOEXEC) != sizeof(*m))
-		return -1;
-	c = CMSG_FIRSTHDR(&mh);
-	if (c && c->cmsg_type == SCM_RIGHTS)
-		memcpy(fd, CMSG_DATA(c), sizeof(int));
-	return m->magic == LZ_REG_MAGIC && *fd >= 0 ? 0 : -1;
+	return lz_recv_fd(sk, m, sizeof(*m), fd) == 1 && m->magic == LZ_REG_MAGIC && *fd >= 0 ? 0 : -1;
 }
 
 static void serve_one(struct lz_registry *reg, int sk)
