@@ -17,6 +17,8 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
+#include <xxhash.h>
+
 #include "criu-plugin.h"
 #include "lzimg.h"
 #include "objects.h"
@@ -47,6 +49,9 @@ int lz_objects_init(struct lz_objects *t, int imgdir, bool validate)
 	if (pthread_mutex_init(&t->lock, NULL))
 		return -1;
 	t->validate = validate;
+	t->xxh = XXH3_createState();
+	if (!t->xxh)
+		return -1;
 
 	ret = lzimg_load(imgdir, &t->img, err, sizeof(err));
 	if (ret == -ENOENT) {
@@ -84,6 +89,7 @@ void lz_objects_fini(struct lz_objects *t)
 	free(t->objs);
 	if (t->img)
 		lzimg_free(t->img);
+	XXH3_freeState(t->xxh);
 	pthread_mutex_destroy(&t->lock);
 	memset(t, 0, sizeof(*t));
 }
@@ -119,17 +125,17 @@ static int object_map(struct lz_object *o, char *err, size_t errlen)
 }
 
 /*
- * 4K objects are filled with write() from a read-only mapping of the pages
- * image: one copy from page cache to page cache, no page table entry and
- * no zeroing of the destination. hugetlbfs has no write(), so huge
- * objects are filled through the second mapping.
+ * The pages image is mapped read-only. 4K objects are filled with write()
+ * from it: one copy from page cache to page cache, no page table entry and
+ * no zeroing of the destination. hugetlbfs has no write(), so huge pages
+ * are copied into the second mapping, hashed slice by slice on the way.
  */
 static int map_pages_image(struct lz_object *o, char *err, size_t errlen)
 {
 	int fd = lz_pagesrc_pages_fd(o->src);
 	struct stat st;
 
-	if (o->psz != 4096 || fd < 0)
+	if (fd < 0)
 		return 0;
 	if (fstat(fd, &st)) {
 		snprintf(err, errlen, "cannot stat the pages image of shmem %#" PRIx64 ": %s", o->shmid,
@@ -257,15 +263,8 @@ struct lz_object *lz_objects_find(struct lz_objects *t, dev_t dev, ino_t ino)
 	return o;
 }
 
-/* Check page idx, whose content is at @data, against its digest */
-static int page_validate(struct lz_object *o, uint64_t idx, const char *data)
+static int digest_check(struct lz_object *o, uint64_t idx, uint64_t want, uint64_t got)
 {
-	uint64_t want, got;
-
-	if (!o->digests || lzimg_page_digest(o->digests, idx, &want) != 1)
-		return 0;
-
-	got = lz_digest(data, o->psz);
 	if (got == want)
 		return 0;
 
@@ -275,23 +274,56 @@ static int page_validate(struct lz_object *o, uint64_t idx, const char *data)
 	return -1;
 }
 
-/* Fill a run of UNFILLED huge pages through the second mapping: one read, then validate */
+/* Check page idx, whose content is at @data, against its digest */
+static int page_validate(struct lz_object *o, uint64_t idx, const char *data)
+{
+	uint64_t want;
+
+	if (!o->digests || lzimg_page_digest(o->digests, idx, &want) != 1)
+		return 0;
+	return digest_check(o, idx, want, lz_digest(data, o->psz));
+}
+
+#define HUGE_SLICE (256 << 10)
+
+/* Copy huge page idx into the second mapping, hashing each slice while it is in cache */
+static int copy_huge_page(struct lz_objects *t, struct lz_object *o, uint64_t idx)
+{
+	uint64_t base = idx * o->psz, off = 0, foff = 0, len, want = 0;
+	bool check = t->validate && o->digests && lzimg_page_digest(o->digests, idx, &want) == 1;
+	char *dst = o->map + base;
+	int data;
+
+	if (check && XXH3_64bits_reset(t->xxh) != XXH_OK)
+		return -1;
+	while (off < o->psz) {
+		data = lz_pagesrc_locate(o->src, base + off, &foff, &len);
+		len = len < o->psz - off ? len : o->psz - off;
+		len = len < HUGE_SLICE ? len : HUGE_SLICE;
+		if (data && (!o->img || foff > o->img_len || len > o->img_len - foff)) {
+			pr_err("the pages image of %s %#" PRIx64 " is truncated\n", lz_kind_name(o->kind, o->psz),
+			       o->shmid);
+			return -1;
+		}
+		if (data)
+			memcpy(dst + off, o->img + foff, len);
+		else
+			memset(dst + off, 0, len);
+		if (check && XXH3_64bits_update(t->xxh, dst + off, len) != XXH_OK)
+			return -1;
+		off += len;
+	}
+	return check ? digest_check(o, idx, want, XXH3_64bits_digest(t->xxh)) : 0;
+}
+
+/* Fill a run of UNFILLED huge pages through the second mapping */
 static int fill_run(struct lz_objects *t, struct lz_object *o, uint64_t first, uint64_t n)
 {
 	uint64_t i;
-	int ret;
 
-	ret = lz_pagesrc_read(o->src, first * o->psz, o->map + first * o->psz, n * o->psz);
-	if (ret) {
-		pr_err("cannot read pages %" PRIu64 "-%" PRIu64 " of %s %#" PRIx64 " from the images: %s\n", first,
-		       first + n - 1, lz_kind_name(o->kind, o->psz), o->shmid, strerror(-ret));
-		return -1;
-	}
-
-	for (i = first; i < first + n; i++) {
-		if (t->validate && page_validate(o, i, o->map + i * o->psz))
+	for (i = first; i < first + n; i++)
+		if (copy_huge_page(t, o, i))
 			return -1;
-	}
 	return 0;
 }
 

@@ -49,6 +49,7 @@ struct lz_objects {
 	size_t nr, cap;
 	struct lz_image *img; /* lazyshm image (digests), may be NULL */
 	bool validate;
+	void *xxh; /* XXH3 state for hashing huge pages while they are copied */
 };
 
 int lz_objects_init(struct lz_objects *t, int imgdir, bool validate);
