@@ -20,9 +20,8 @@ int case_minor_absent(struct tctx *c)
 
 	if (region_create(c, &r) < 0)
 		return R_FAIL;
-	uffd = uffd_new(feat_resolve(c->t, FEAT_MINOR));
+	uffd = region_uffd(&r, feat_resolve(c->t, FEAT_MINOR), UFFDIO_REGISTER_MODE_MINOR);
 	TRY(c, uffd);
-	TRY(c, uffd_reg(uffd, r.map, r.len, UFFDIO_REGISTER_MODE_MINOR));
 	TRY(c, start_read(c, &a, &r, 0, 1));
 	CHECK(c, actor_wait(&a, TIMEOUT_MS),
 	      "reader of an absent page blocked: a fault was delivered");
@@ -33,9 +32,7 @@ int case_minor_absent(struct tctx *c)
 	      "alias does not see the zero page");
 	ret = R_PASS;
 out:
-	close_fd(&uffd);
-	actor_reap(&a);
-	region_destroy(&r);
+	case_cleanup(&uffd, &a, &r);
 	return ret;
 }
 
@@ -54,10 +51,8 @@ int case_missing_minor(struct tctx *c)
 	if (region_create(c, &r) < 0)
 		return R_FAIL;
 	fill_page(r.alias, r.page, 1, SEED);
-	uffd = uffd_new(feat_resolve(c->t, FEAT_MINOR | FEAT_MISSING));
+	uffd = region_uffd(&r, feat_resolve(c->t, FEAT_MINOR | FEAT_MISSING), UFFDIO_REGISTER_MODE_MISSING | UFFDIO_REGISTER_MODE_MINOR);
 	TRY(c, uffd);
-	TRY(c, uffd_reg(uffd, r.map, r.len,
-			UFFDIO_REGISTER_MODE_MISSING | UFFDIO_REGISTER_MODE_MINOR));
 	TRY(c, start_read(c, &a, &r, 0, 1));
 	EXPECT(expect_pf(c, uffd, r.map, 0));
 	CHECK(c, !actor_wait(&a, 50), "reader ran before the fault was resolved");
@@ -75,9 +70,7 @@ int case_missing_minor(struct tctx *c)
 	CHECK(c, page_is(a.got[0], SEED, 1), "page 1 read 0x%02x", a.got[0][0]);
 	ret = R_PASS;
 out:
-	close_fd(&uffd);
-	actor_reap(&a);
-	region_destroy(&r);
+	case_cleanup(&uffd, &a, &r);
 	return ret;
 }
 
@@ -93,9 +86,8 @@ int case_continue_map(struct tctx *c)
 		return R_FAIL;
 	for (pg = 0; pg < r.npages; pg++)
 		fill_page(r.alias, r.page, pg, SEED);
-	uffd = uffd_new(feat_resolve(c->t, FEAT_MINOR));
+	uffd = region_uffd(&r, feat_resolve(c->t, FEAT_MINOR), UFFDIO_REGISTER_MODE_MINOR);
 	TRY(c, uffd);
-	TRY(c, uffd_reg(uffd, r.map, r.len, UFFDIO_REGISTER_MODE_MINOR));
 	TRY(c, start_read(c, &a, &r, 0, 1));
 	EXPECT(expect_pf(c, uffd, r.map, MINOR));
 	TRY(c, uffd_cont(uffd, r.map, r.len, 0, &mapped));
@@ -113,9 +105,7 @@ int case_continue_map(struct tctx *c)
 		      a.got[pg][0]);
 	ret = R_PASS;
 out:
-	close_fd(&uffd);
-	actor_reap(&a);
-	region_destroy(&r);
+	case_cleanup(&uffd, &a, &r);
 	return ret;
 }
 
@@ -135,9 +125,8 @@ int case_continue_partial(struct tctx *c)
 	last = r.npages - 1;
 	for (pg = 0; pg < last; pg++)
 		fill_page(r.alias, r.page, pg, SEED);
-	uffd = uffd_new(feat_resolve(c->t, FEAT_MINOR));
+	uffd = region_uffd(&r, feat_resolve(c->t, FEAT_MINOR), UFFDIO_REGISTER_MODE_MINOR);
 	TRY(c, uffd);
-	TRY(c, uffd_reg(uffd, r.map, r.len, UFFDIO_REGISTER_MODE_MINOR));
 	err = uffd_cont(uffd, r.map, r.len, 0, &mapped);
 	CHECK(c, err == -EAGAIN, "CONTINUE with an absent last page: %s",
 	      err ? strerror(-err) : "success");
@@ -152,9 +141,7 @@ int case_continue_partial(struct tctx *c)
 	CHECK(c, page_zero(a.got[last]), "absent last page not zero");
 	ret = R_PASS;
 out:
-	close_fd(&uffd);
-	actor_reap(&a);
-	region_destroy(&r);
+	case_cleanup(&uffd, &a, &r);
 	return ret;
 }
 
@@ -169,9 +156,8 @@ int case_continue_errors(struct tctx *c)
 	if (region_create(c, &r) < 0)
 		return R_FAIL;
 	fill_page(r.alias, r.page, 1, SEED);
-	uffd = uffd_new(feat_resolve(c->t, FEAT_MINOR));
+	uffd = region_uffd(&r, feat_resolve(c->t, FEAT_MINOR), UFFDIO_REGISTER_MODE_MINOR);
 	TRY(c, uffd);
-	TRY(c, uffd_reg(uffd, r.map, r.len, UFFDIO_REGISTER_MODE_MINOR));
 	err = uffd_cont(uffd, r.map, r.page, 0, &mapped);
 	CHECK(c, err == -EFAULT && mapped == -EFAULT,
 	      "absent page: %s, mapped %lld (expected EFAULT)",
@@ -187,9 +173,7 @@ int case_continue_errors(struct tctx *c)
 	CHECK(c, page_is(a.got[0], SEED, 1), "page 1 read 0x%02x", a.got[0][0]);
 	ret = R_PASS;
 out:
-	close_fd(&uffd);
-	actor_reap(&a);
-	region_destroy(&r);
+	case_cleanup(&uffd, &a, &r);
 	return ret;
 }
 
@@ -204,9 +188,8 @@ int case_continue_dontwake(struct tctx *c)
 	if (region_create(c, &r) < 0)
 		return R_FAIL;
 	fill_page(r.alias, r.page, 0, SEED);
-	uffd = uffd_new(feat_resolve(c->t, FEAT_MINOR));
+	uffd = region_uffd(&r, feat_resolve(c->t, FEAT_MINOR), UFFDIO_REGISTER_MODE_MINOR);
 	TRY(c, uffd);
-	TRY(c, uffd_reg(uffd, r.map, r.len, UFFDIO_REGISTER_MODE_MINOR));
 	TRY(c, start_read(c, &a, &r, 0, 1));
 	EXPECT(expect_pf(c, uffd, r.map, MINOR));
 	TRY(c, uffd_cont(uffd, r.map, r.page, UFFDIO_CONTINUE_MODE_DONTWAKE,
@@ -219,8 +202,6 @@ int case_continue_dontwake(struct tctx *c)
 	EXPECT(expect_quiet(c, uffd, 0));
 	ret = R_PASS;
 out:
-	close_fd(&uffd);
-	actor_reap(&a);
-	region_destroy(&r);
+	case_cleanup(&uffd, &a, &r);
 	return ret;
 }

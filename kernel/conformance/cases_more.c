@@ -27,9 +27,8 @@ int case_private_cow(struct tctx *c)
 	if (region_create(c, &r) < 0)
 		return R_FAIL;
 	fill_page(r.alias, r.page, 0, SEED);
-	uffd = uffd_new(feat_resolve(c->t, FEAT_MINOR));
+	uffd = region_uffd(&r, feat_resolve(c->t, FEAT_MINOR), UFFDIO_REGISTER_MODE_MINOR);
 	TRY(c, uffd);
-	TRY(c, uffd_reg(uffd, r.map, r.len, UFFDIO_REGISTER_MODE_MINOR));
 	TRY(c, start_read(c, &a, &r, 0, 1));
 	EXPECT(expect_pf(c, uffd, r.map, MINOR));
 	TRY(c, uffd_cont(uffd, r.map, r.page, 0, NULL));
@@ -56,9 +55,7 @@ int case_private_cow(struct tctx *c)
 	      "page cache copy changed to 0x%02x", (unsigned char)r.alias[0]);
 	ret = R_PASS;
 out:
-	close_fd(&uffd);
-	actor_reap(&a);
-	region_destroy(&r);
+	case_cleanup(&uffd, &a, &r);
 	return ret;
 }
 
@@ -92,9 +89,8 @@ int case_dontneed_remove(struct tctx *c)
 	if (region_create(c, &r) < 0)
 		return R_FAIL;
 	fill_page(r.alias, r.page, 0, SEED);
-	uffd = uffd_new(feat_resolve(c->t, FEAT_MINOR));
+	uffd = region_uffd(&r, feat_resolve(c->t, FEAT_MINOR), UFFDIO_REGISTER_MODE_MINOR);
 	TRY(c, uffd);
-	TRY(c, uffd_reg(uffd, r.map, r.len, UFFDIO_REGISTER_MODE_MINOR));
 	EXPECT(minor_round(c, &a, &r, uffd));
 	CHECK(c, madvise(r.map, r.page, MADV_DONTNEED) == 0,
 	      "MADV_DONTNEED: %s", strerror(errno));
@@ -108,9 +104,7 @@ int case_dontneed_remove(struct tctx *c)
 	CHECK(c, page_zero(a.got[0]), "removed page read 0x%02x", a.got[0][0]);
 	ret = R_PASS;
 out:
-	close_fd(&uffd);
-	actor_reap(&a);
-	region_destroy(&r);
+	case_cleanup(&uffd, &a, &r);
 	return ret;
 }
 
@@ -146,10 +140,8 @@ int case_remove_event(struct tctx *c)
 	last = r.npages - 1;
 	fill_page(r.alias, r.page, 0, SEED);
 	fill_page(r.alias, r.page, last, SEED);
-	uffd = uffd_new(feat_resolve(c->t, FEAT_MINOR) |
-			UFFD_FEATURE_EVENT_REMOVE);
+	uffd = region_uffd(&r, feat_resolve(c->t, FEAT_MINOR) | UFFD_FEATURE_EVENT_REMOVE, UFFDIO_REGISTER_MODE_MINOR);
 	TRY(c, uffd);
-	TRY(c, uffd_reg(uffd, r.map, r.len, UFFDIO_REGISTER_MODE_MINOR));
 	EXPECT(remove_round(c, &a, &r, uffd, MADV_DONTNEED));
 	EXPECT(remove_round(c, &a, &r, uffd, MADV_REMOVE));
 	TRY(c, start_read(c, &a, &r, 0, 1));
@@ -167,9 +159,7 @@ int case_remove_event(struct tctx *c)
 	EXPECT(expect_quiet(c, uffd, 0));
 	ret = R_PASS;
 out:
-	close_fd(&uffd);
-	actor_reap(&a);
-	region_destroy(&r);
+	case_cleanup(&uffd, &a, &r);
 	return ret;
 }
 
@@ -214,9 +204,8 @@ int case_fork(struct tctx *c)
 	if (region_create(c, &r) < 0)
 		return R_FAIL;
 	fill_page(r.alias, r.page, 0, SEED);
-	uffd = uffd_new(feat_resolve(c->t, FEAT_MINOR) | UFFD_FEATURE_EVENT_FORK);
+	uffd = region_uffd(&r, feat_resolve(c->t, FEAT_MINOR) | UFFD_FEATURE_EVENT_FORK, UFFDIO_REGISTER_MODE_MINOR);
 	TRY(c, uffd);
-	TRY(c, uffd_reg(uffd, r.map, r.len, UFFDIO_REGISTER_MODE_MINOR));
 	a.seed = SEED;
 	a.pg = 0;
 	TRY(c, actor_start(&a, actor_fork, r.map, r.page, 1));
@@ -260,9 +249,8 @@ int case_close_blocked(struct tctx *c)
 	if (region_create(c, &r) < 0)
 		return R_FAIL;
 	fill_page(r.alias, r.page, 0, SEED);
-	uffd = uffd_new(feat);
+	uffd = region_uffd(&r, feat, mode);
 	TRY(c, uffd);
-	TRY(c, uffd_reg(uffd, r.map, r.len, mode));
 	TRY(c, start_read(c, &a, &r, 0, 1));
 	EXPECT(expect_pf(c, uffd, r.map, MINOR));
 	close_fd(&uffd);
@@ -270,9 +258,8 @@ int case_close_blocked(struct tctx *c)
 	CHECK(c, page_is(a.got[0], SEED, 0),
 	      "after close the MINOR faulter read 0x%02x", a.got[0][0]);
 
-	uffd = uffd_new(feat);
+	uffd = region_uffd(&r, feat, mode);
 	TRY(c, uffd);
-	TRY(c, uffd_reg(uffd, r.map, r.len, mode));
 	TRY(c, start_read(c, &a, &r, 1, 1));
 	EXPECT(expect_pf(c, uffd, r.map + r.page, 0));
 	close_fd(&uffd);
@@ -283,9 +270,8 @@ int case_close_blocked(struct tctx *c)
 	/* The zero page is now in the page cache: a new uffd sees MINOR. */
 	CHECK(c, madvise(r.map + r.page, r.page, MADV_DONTNEED) == 0,
 	      "MADV_DONTNEED: %s", strerror(errno));
-	uffd = uffd_new(feat);
+	uffd = region_uffd(&r, feat, mode);
 	TRY(c, uffd);
-	TRY(c, uffd_reg(uffd, r.map, r.len, mode));
 	TRY(c, start_read(c, &a, &r, 1, 1));
 	EXPECT(expect_pf(c, uffd, r.map + r.page, MINOR));
 	TRY(c, uffd_cont(uffd, r.map + r.page, r.page, 0, NULL));
@@ -293,9 +279,7 @@ int case_close_blocked(struct tctx *c)
 	CHECK(c, page_zero(a.got[0]), "page 1 read 0x%02x", a.got[0][0]);
 	ret = R_PASS;
 out:
-	close_fd(&uffd);
-	actor_reap(&a);
-	region_destroy(&r);
+	case_cleanup(&uffd, &a, &r);
 	return ret;
 }
 

@@ -46,9 +46,8 @@ int case_wp_sync(struct tctx *c)
 		return R_FAIL;
 	for (pg = 0; pg < r.npages; pg++)
 		fill_page(r.map, r.page, pg, SEED); /* populate the PTEs */
-	uffd = uffd_new(UFFD_FEATURE_WP_HUGETLBFS_SHMEM);
+	uffd = region_uffd(&r, UFFD_FEATURE_WP_HUGETLBFS_SHMEM, UFFDIO_REGISTER_MODE_WP);
 	TRY(c, uffd);
-	TRY(c, uffd_reg(uffd, r.map, r.len, UFFDIO_REGISTER_MODE_WP));
 	TRY(c, uffd_wp(uffd, r.map, r.len, true));
 	TRY(c, start_read(c, &a, &r, 0, r.npages));
 	CHECK(c, actor_wait(&a, TIMEOUT_MS), "reader of protected pages blocked");
@@ -61,9 +60,7 @@ int case_wp_sync(struct tctx *c)
 	EXPECT(wp_write_round(c, &a, &r, uffd, r.npages - 1));
 	ret = R_PASS;
 out:
-	close_fd(&uffd);
-	actor_reap(&a);
-	region_destroy(&r);
+	case_cleanup(&uffd, &a, &r);
 	return ret;
 }
 
@@ -76,10 +73,8 @@ int case_wp_unpopulated(struct tctx *c)
 
 	if (region_create(c, &r) < 0)
 		return R_FAIL;
-	uffd = uffd_new(UFFD_FEATURE_WP_HUGETLBFS_SHMEM |
-			UFFD_FEATURE_WP_UNPOPULATED);
+	uffd = region_uffd(&r, UFFD_FEATURE_WP_HUGETLBFS_SHMEM | UFFD_FEATURE_WP_UNPOPULATED, UFFDIO_REGISTER_MODE_WP);
 	TRY(c, uffd);
-	TRY(c, uffd_reg(uffd, r.map, r.len, UFFDIO_REGISTER_MODE_WP));
 	TRY(c, uffd_wp(uffd, r.map, r.len, true));
 	a.val = 0x35;
 	EXPECT(wp_write_round(c, &a, &r, uffd, 0));
@@ -89,9 +84,7 @@ int case_wp_unpopulated(struct tctx *c)
 	EXPECT(expect_quiet(c, uffd, 0));
 	ret = R_PASS;
 out:
-	close_fd(&uffd);
-	actor_reap(&a);
-	region_destroy(&r);
+	case_cleanup(&uffd, &a, &r);
 	return ret;
 }
 
@@ -158,9 +151,8 @@ int case_wp_async_scan(struct tctx *c)
 		return R_FAIL;
 	for (pg = 0; pg < r.npages; pg++)
 		fill_page(r.map, r.page, pg, SEED);
-	uffd = uffd_new(UFFD_FEATURE_WP_HUGETLBFS_SHMEM | UFFD_FEATURE_WP_ASYNC);
+	uffd = region_uffd(&r, UFFD_FEATURE_WP_HUGETLBFS_SHMEM | UFFD_FEATURE_WP_ASYNC, UFFDIO_REGISTER_MODE_WP);
 	TRY(c, uffd);
-	TRY(c, uffd_reg(uffd, r.map, r.len, UFFDIO_REGISTER_MODE_WP));
 	TRY(c, uffd_wp(uffd, r.map, r.len, true));
 	n = scan_written(&r, 0, vec, MAX_PAGES);
 	CHECK(c, n == 0, "after write-protect: %d written regions (%s)", n,
@@ -185,8 +177,6 @@ int case_wp_async_scan(struct tctx *c)
 		      (unsigned char)r.alias[pg * r.page]);
 	ret = R_PASS;
 out:
-	close_fd(&uffd);
-	actor_reap(&a);
-	region_destroy(&r);
+	case_cleanup(&uffd, &a, &r);
 	return ret;
 }

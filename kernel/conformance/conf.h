@@ -170,6 +170,10 @@ int start_read(struct tctx *c, struct actor *a, struct region *r, int pg,
 /* region.c */
 int region_create(struct tctx *c, struct region *r);
 void region_destroy(struct region *r);
+/* A uffd with @features, registered over the whole region with @mode: fd or -errno */
+int region_uffd(struct region *r, uint64_t features, uint64_t mode);
+/* The usual end of a case: close the uffd, reap the actor, drop the region */
+void case_cleanup(int *uffd, struct actor *a, struct region *r);
 
 /* env.c */
 int env_setup(struct env *env);

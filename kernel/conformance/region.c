@@ -159,3 +159,24 @@ void region_destroy(struct region *r)
 	unmap(r, &r->alias);
 	close_fd(&r->fd);
 }
+
+int region_uffd(struct region *r, uint64_t features, uint64_t mode)
+{
+	int fd = uffd_new(features), err;
+
+	if (fd < 0)
+		return fd;
+	err = uffd_reg(fd, r->map, r->len, mode);
+	if (err < 0) {
+		close_fd(&fd);
+		return err;
+	}
+	return fd;
+}
+
+void case_cleanup(int *uffd, struct actor *a, struct region *r)
+{
+	close_fd(uffd);
+	actor_reap(a);
+	region_destroy(r);
+}
