@@ -170,9 +170,10 @@ bench_one() {
 bench_collect() {
 	jq -s --arg host "$(uname -r)" --arg rev "$(git -C "$TOP" rev-parse --short HEAD 2>/dev/null)" \
 		--arg dirty "$(git -C "$TOP" status --porcelain plugin criu-patches 2>/dev/null | wc -l)" \
-		--arg date "$(date -u +%FT%TZ)" --arg cpus "$(nproc)" --arg reps "$REPS" '
+		--arg date "$(date -u +%FT%TZ)" --arg cpus "$(nproc)" --arg reps "$REPS" \
+		--arg run "$(if [ -n "${_LZ_BENCH_NS:-}" ]; then echo "tmpfs (private mount namespace)"; else stat -f -c %T /run; fi)" '
 		{meta: {kernel: $host, commit: $rev, plugin_files_modified: ($dirty | tonumber), date: $date,
-			cpus: ($cpus | tonumber), reps: ($reps | tonumber)},
+			cpus: ($cpus | tonumber), reps: ($reps | tonumber), run_fs: $run},
 		 micro: [.[] | select(.micro) | .sample],
 		 runs: [.[] | select(.micro | not)]}' "$SAMPLES"
 }

@@ -241,7 +241,8 @@ def main():
     body = [BEGIN, "",
             f"Run {m['date']} on kernel {m['kernel']}, {m['cpus']} CPUs, commit {m['commit']}"
             f" ({m['plugin_files_modified']} plugin/patch files modified in the tree), "
-            f"medians of {m['reps']} repetitions. Raw samples: `build/bench/results.json`.", "",
+            f"medians of {m['reps']} repetitions, /run: {m.get('run_fs', 'unknown')}. "
+            f"Raw samples: `build/bench/results.json`.", "",
             "### Targets", ""] + targets_resume(g) + targets_residency(g, mi) + [
             "", "### Restores", ""] + runs_table(g) + ["", "### Ratios", ""] + ratios_table(g, mi) + [
             "", "### Limits (microbenchmarks)", ""] + micro_table(res["micro"]) + ["", END]
