@@ -190,11 +190,12 @@ lz_lazy_restore() {
 	lz_criu_restore "$dir" --lazy-pages "$@"
 }
 
-# lz_verify_all DIR NTASKS: ask every restored task to verify its memory
-# (SIGUSR1 to the tree) and check that each reported OK.
+# lz_verify_all DIR NTASKS [ROOT]: ask every restored task to verify its
+# memory (SIGUSR1 to the tree) and check that each reported OK. ROOT is the
+# root of the tree, DIR/restored.pid by default.
 lz_verify_all() {
-	local dir=$1 n=$2 root i f
-	root=$(cat "$dir/restored.pid")
+	local dir=$1 n=$2 root=${3:-} i f
+	[ -n "$root" ] || root=$(cat "$dir/restored.pid")
 	rm -f "$dir"/res.*
 	pkill -USR1 -P "$root" 2>/dev/null
 	kill -USR1 "$root" || return 1
@@ -236,12 +237,21 @@ lz_descendants() {
 }
 
 # Kill, at exit, the tasks listed in FILE (one pid a line) with their
-# descendants: the workload before its dump, or a restored tree.
+# descendants: the workload before its dump, or a restored tree. Then wait
+# (up to 5 s) until they have exited, so that the cleanups after this one
+# find their mounts and hugepages released.
 _lz_kill_listed() {
-	local p
+	local p t all=()
 	[ -f "$1" ] || return 0
 	for p in $(cat "$1"); do
-		kill -9 $(lz_descendants "$p") "$p" 2>/dev/null
+		all+=($(lz_descendants "$p") "$p")
+	done
+	kill -9 "${all[@]}" 2>/dev/null
+	for p in "${all[@]}"; do
+		for ((t = 50; t > 0; t--)); do
+			lz_exited "$p" && break
+			sleep 0.1
+		done
 	done
 }
 lz_kill_listed_at_exit() { lz_on_exit "_lz_kill_listed '$1'"; }
@@ -377,4 +387,81 @@ lz_reserve_hugepages_avail() {
 	[ "$avail" -ge "$n" ] && return 0
 	lz_log "only $avail $sz hugepages available after asking for $want in total"
 	return 1
+}
+
+# ---- helpers of the file tests (61-67) ----
+
+# lz_mount_tmpfs DIR [SIZE]: mount a private tmpfs at DIR, unmount at exit.
+lz_mount_tmpfs() {
+	local dir=$1 sz=${2:-512m}
+	mkdir -p "$dir"
+	mount -t tmpfs -o size="$sz",mode=0700 lazyshm-test "$dir" || return 1
+	lz_on_exit "umount -l '$dir'; rmdir '$dir'"
+}
+
+# lz_re STRING: STRING as an extended regex that matches only itself
+lz_re() { printf '%s' "$1" | sed 's/[][\.*^$+?(){}|]/\\&/g'; }
+
+# lz_file_deferred DIR PATH BYTES: DIR/restore.log has the plugin's line
+#   file PATH (<kind>, BYTES bytes) deferred to the lazy-pages daemon
+# (PATH with or without its leading slash and a " (deleted)" suffix)
+lz_file_deferred() {
+	grep -qE "file /?$(lz_re "${2#/}")( \(deleted\))? \([^,)]*, $3 bytes\) deferred to the lazy-pages daemon" \
+		"$1/restore.log"
+}
+
+# lz_maps PID PATH: the lines of /proc/PID/maps that map PATH (also as
+# "PATH (deleted)")
+lz_maps() { grep -E " $(lz_re "$2")( \(deleted\))?\$" "/proc/$1/maps"; }
+
+# lz_maps_inode PID PATH: "dev ino" of PID's first mapping of PATH
+lz_maps_inode() { lz_maps "$1" "$2" | head -1 | awk '{print $4, $5}'; }
+
+# lz_maps_dev PID PATH: the device of PID's first mapping of PATH, as
+# `mountpoint -d` prints it (decimal major:minor)
+lz_maps_dev() {
+	local d
+	d=$(lz_maps "$1" "$2" | head -1 | awk '{print $4}') || return 1
+	[ -n "$d" ] && printf '%d:%d\n' "0x${d%%:*}" "0x${d##*:}"
+}
+
+# lz_stats_kind DIR KIND: how many objects of KIND the daemon served
+lz_stats_kind() { lz_stats "$1" "[.objects[] | select(.kind == \"$2\")] | length"; }
+
+# lz_check_filled_once DIR KIND: every object of KIND was filled exactly
+# once per page (fault + prefetch == pages) and nothing was dropped
+lz_check_filled_once() {
+	local bad
+	bad=$(lz_stats "$1" "[.objects[] | select(.kind == \"$2\") |
+		select(.filled_fault + .filled_prefetch != .pages or .removed != 0)] | length")
+	[ "$bad" = 0 ] || {
+		lz_log "$2 not filled exactly once: $(lz_stats "$1" '[.objects[] | {kind, pages, filled_fault, filled_prefetch, removed}]' | jq -c .)"
+		return 1
+	}
+}
+
+# The object lines of `lazyshm-img show` for the file PATH (in DIR/img-show.txt)
+_lz_img_name_re() { echo "\"/?$(lz_re "${1#/}")( \(deleted\))?\""; }
+
+# lz_img_lists DIR PATH: `lazyshm-img show DIR` (kept in DIR/img-show.txt)
+# lists an object named PATH
+lz_img_lists() {
+	"$BUILD/bin/lazyshm-img" show "$1" >"$1/img-show.txt" 2>&1 || {
+		lz_log "lazyshm-img show failed: $(head -3 "$1/img-show.txt")"
+		return 1
+	}
+	grep -qE "$(_lz_img_name_re "$2")" "$1/img-show.txt" || {
+		lz_log "lazyshm-img show lists no object named $2:"
+		cat "$1/img-show.txt" | grep -v '^  page [0-9]' | head -20
+		return 1
+	}
+}
+
+# lz_img_count DIR PATH: how many objects of DIR/img-show.txt are named PATH
+lz_img_count() { grep -cE "$(_lz_img_name_re "$2")" "$1/img-show.txt"; }
+
+# lz_img_data_pages DIR PATH: the data pages of the object named PATH, from
+# DIR/img-show.txt ("  page size 2M, size N bytes (P pages), D with data ...")
+lz_img_data_pages() {
+	grep -A1 -E "$(_lz_img_name_re "$2")" "$1/img-show.txt" | sed -n 's/.* pages), \([0-9]*\) with data.*/\1/p' | head -1
 }
