@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# A named file on a tmpfs (a private mount in the work directory standing in
+# for /dev/shm), with holes, mapped MAP_SHARED by a parent and a child.
+# LAZYSHM_FILES=all at dump makes the plugin own named tmpfs files too; the
+# file is deleted after the dump, so only the images hold its content. The
+# lazy restore recreates it at its path with its size, the daemon fills it,
+# and both tasks verify every byte. Then the default policy, which leaves
+# named tmpfs files to CRIU: the image must not own such a file.
+. "$(dirname "$0")/../lib/common.sh"
+
+lz_require_root
+lz_require_criu
+"$CRIU" check --feature lazy_shmem >/dev/null 2>&1 || lz_skip "no minor faults on shmem/hugetlbfs here"
+MB=64
+
+W=$(lz_workdir)
+W=$(cd "$W" && pwd -P) # paths are compared with what the kernel shows
+T=$W/tmpfs
+lz_mount_tmpfs "$T" 256m || lz_skip "cannot mount a tmpfs"
+D=$W/all
+mkdir -p "$D"
+lz_start_memkinds "$D" --kinds shm-file --shm-dir "$T" --size-mb $MB --holes --children 1 ||
+	lz_fail "workload did not start"
+F=$T/memkinds-$(head -1 "$D/ready")-shm-file
+SIZE=$((MB << 20))
+[ "$(stat -c %s "$F" 2>/dev/null)" = $SIZE ] || lz_fail "the workload did not create $F with $SIZE bytes"
+
+LAZYSHM_FILES=all lz_dump_gone "$D" "$LZ_WP" || lz_fail "dump with LAZYSHM_FILES=all failed"
+lz_img_lists "$D" "$F" || lz_fail "LAZYSHM_FILES=all: the lazyshm image has no object for $F"
+rm -f "$F" || lz_fail "cannot remove $F"
+[ -z "$(ls -A "$T")" ] || lz_fail "the tmpfs is not empty before the restore: $(ls -A "$T")"
+
+lz_lazy_restore "$D" || lz_fail "lazy restore failed"
+ROOT=$(cat "$D/restored.pid")
+[ "$(stat -c %s "$F" 2>/dev/null)" = $SIZE ] || lz_fail "$F was not recreated at its path with $SIZE bytes"
+lz_file_deferred "$D" "$F" $SIZE ||
+	lz_fail "restore.log does not say that $F was deferred to the daemon: $(grep -E 'lazyshm: .*file' "$D/restore.log" | head -3)"
+lz_verify_all "$D" 2 || {
+	lz_diag_lazy "$D"
+	lz_fail "restored tasks did not both verify the file's bytes"
+}
+ino=$(stat -c %i "$F")
+for p in $ROOT $(lz_descendants "$ROOT"); do
+	[ "$(lz_maps_inode "$p" "$F" | awk '{print $2}')" = "$ino" ] ||
+		lz_fail "task $p does not map $F (inode $ino): $(grep -F "$T" "/proc/$p/maps")"
+done
+lz_lazy_done "$D" || lz_fail "the daemon did not finish cleanly"
+[ "$(lz_stats_kind "$D" shm-file)" = 1 ] ||
+	lz_fail "expected one shm-file object, the daemon had: $(lz_stats "$D" '[.objects[].kind]' | jq -c .)"
+lz_check_filled_once "$D" shm-file || lz_fail "the file was not filled exactly once"
+lz_log "stats: $(lz_stats "$D" '[.objects[] | {kind, pages, filled_fault, filled_prefetch}]' | jq -c .)"
+lz_verify_all "$D" 2 || lz_fail "memory differs after the daemon detached"
+lz_stop_tasks "$ROOT"
+lz_wait_gone "$ROOT" 10 || lz_fail "the restored root did not exit"
+[ -e "$F" ] && lz_fail "$F is left after the restored workload exited"
+lz_log "LAZYSHM_FILES=all: named tmpfs file recreated, filled lazily, identical in both tasks"
+
+# the default policy does not own named tmpfs files: CRIU keeps only the path
+D=$W/default
+mkdir -p "$D"
+lz_start_memkinds "$D" --kinds shm-file --shm-dir "$T" --size-mb 4 || lz_fail "default: workload did not start"
+F=$T/memkinds-$(head -1 "$D/ready")-shm-file
+lz_on_exit "rm -f '$F'"
+lz_dump_gone "$D" "$LZ_WP" || lz_fail "default: dump failed"
+"$BUILD/bin/lazyshm-img" show "$D" >"$D/img-show.txt" 2>&1
+grep -qF "${F#/}" "$D/img-show.txt" && lz_fail "default policy: the lazyshm image owns the named tmpfs file $F"
+lz_log "default policy: the named tmpfs file is not in the lazyshm image"
+lz_log "PASS"
