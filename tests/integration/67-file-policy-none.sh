@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# LAZYSHM_FILES=none gives back upstream CRIU's behaviour: the plugin owns
+# no file, so the dump of an unlinked hugetlbfs file (default CRIU options)
+# fails as upstream does ("Can't dump ghost file ... increase limit"). A
+# failed dump leaves the workload running: it must be intact (every byte
+# verifies) and, once stopped, nothing of it is left.
+. "$(dirname "$0")/../lib/common.sh"
+
+lz_require_root
+lz_require_criu
+grep -q hugetlbfs /proc/filesystems || lz_skip "no hugetlbfs in this kernel"
+MB=16
+lz_reserve_hugepages $((MB / 2)) 2M || lz_skip "cannot reserve $((MB + 1)) available 2M hugepages"
+
+W=$(lz_workdir)
+W=$(cd "$W" && pwd -P) # paths are compared with what the kernel shows
+H=$W/hugetlbfs
+lz_mount_hugetlbfs "$H" 2M || lz_skip "cannot mount hugetlbfs"
+lz_start_memkinds "$W" --kinds huge-file --hugetlbfs "$H" --huge-mb $MB --unlink --children 1 ||
+	lz_fail "workload did not start"
+F=$H/memkinds-$(head -1 "$W/ready")-huge-file
+
+LAZYSHM_FILES=none lz_criu_dump "$W" "$LZ_WP" >"$W/dump.out" 2>&1 &&
+	lz_fail "LAZYSHM_FILES=none: the dump of the unlinked hugetlbfs file $F succeeded"
+grep -qE "Can't dump ghost file /?$(lz_re "${F#/}")( \(deleted\))? of [0-9]+ size, increase limit" "$W/dump.log" ||
+	lz_fail "the dump did not fail as upstream does: $(grep -E 'Error' "$W/dump.log" | head -3)"
+lz_log "dump failed as upstream: $(grep -o "Can't dump ghost file.*" "$W/dump.log" | head -1)"
+
+# the dump was rolled back: the workload runs on, untouched
+for p in $(cat "$W/ready"); do
+	lz_exited "$p" && lz_fail "dumped task $p is gone after the failed dump"
+done
+lz_verify_all "$W" 2 "$LZ_WP" || lz_fail "the workload's memory differs after the failed dump"
+lz_stop_tasks "$LZ_WP"
+lz_wait_gone "$LZ_WP" 10 || lz_fail "the workload did not exit"
+left=$(for p in $(cat "$W/ready"); do lz_exited "$p" || echo "$p"; done)
+[ -z "$left" ] || lz_fail "tasks left running: $left"
+[ -z "$(ls -A "$H")" ] || lz_fail "files left on the hugetlbfs: $(ls -A "$H")"
+lz_log "PASS: LAZYSHM_FILES=none fails the dump as upstream, the workload ran on intact"
