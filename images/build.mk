@@ -14,9 +14,9 @@
 
 LZIMG_DIR	:= $(BUILD)/images
 LZIMG_PB	:= $(LZIMG_DIR)/lazyshm.pb-c
-LZIMG_SRCS	:= images/lzimg.c images/lzimg-write.c images/lzimg-util.c \
+LZIMG_SRCS	:= images/lzimg.c images/lzimg-write.c images/lzimg-util.c images/filedump.c \
 		   images/pagesrc.c images/criu-index.c
-LZIMG_CRIU_PB	:= pagemap memfd fown ipc-shm ipc-desc mm vma
+LZIMG_CRIU_PB	:= pagemap memfd fown ipc-shm ipc-desc mm vma remap-file-path
 LZIMG_CFLAGS	:= $(CFLAGS) -Iimages -I$(LZIMG_DIR) -iquote $(CRIU_SRC)/images
 LZIMG_LIBS	:= -lprotobuf-c -lxxhash
 LZIMG_HDRS	:= $(wildcard images/*.h) $(LZIMG_PB).h
@@ -74,6 +74,9 @@ UNIT_CFLAGS_test_img_pagesrc	:= $(LZIMG_UNIT_CFLAGS)
 UNIT_OBJS_test_img_golden	:= $(LZIMG_LIB)
 UNIT_LIBS_test_img_golden	:= $(LZIMG_LIBS)
 UNIT_CFLAGS_test_img_golden	:= $(LZIMG_UNIT_CFLAGS)
+UNIT_OBJS_test_img_files	:= $(LZIMG_LIB)
+UNIT_LIBS_test_img_files	:= $(LZIMG_LIBS)
+UNIT_CFLAGS_test_img_files	:= $(LZIMG_UNIT_CFLAGS)
 
 BUILD_TARGETS += $(LZIMG_LIB) $(LZIMG_PIC_OBJS) $(LAZYSHM_IMG)
 

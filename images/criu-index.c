@@ -10,6 +10,10 @@
  *  - ipcns-shm-<id>.img (IpcShmEntry): SysV segments, shmid = desc.id;
  *  - mm-<pid>.img (VmaEntry): VMA_ANON_SHARED mappings that are neither
  *    SysV nor memfd, the pre-memfd way; size = the furthest mapped offset.
+ *
+ * Files on tmpfs/hugetlbfs whose content the plugin stored itself come from
+ * the caller (lzimg_write_from_criu_with()); remap-fpath.img's PLUGIN remaps
+ * and the mm images only tell which of them some task maps MAP_PRIVATE.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -22,6 +26,7 @@
 #include "ipc-shm.pb-c.h"
 #include "memfd.pb-c.h"
 #include "mm.pb-c.h"
+#include "remap-file-path.pb-c.h"
 
 #include "lzimg-int.h"
 #include "lzimg.h"
@@ -30,13 +35,35 @@
 #define LZ_SHM_HUGETLB	 04000u
 #define MAX_CRIU_IMG_LEN (1ULL << 32)
 
+struct u64vec {
+	uint64_t *v;
+	size_t n, cap;
+};
+
 struct idx {
 	struct lz_obj_spec *objs;
 	size_t nr, cap;
-	unsigned nr_huge_files; /* MAP_SHARED mappings of hugetlbfs files */
+	struct u64vec huge_file_ids; /* shmid of each MAP_SHARED hugetlbfs file VMA */
+	struct u64vec priv_file_ids; /* shmid of each MAP_PRIVATE-only file VMA */
+	struct u64vec plugin_remaps; /* orig_id << 32 | remap_id of PLUGIN remaps */
 	char *err;
 	size_t errlen;
 };
+
+static int vec_push(struct idx *x, struct u64vec *v, uint64_t val)
+{
+	if (v->n == v->cap) {
+		size_t cap = v->cap ? v->cap * 2 : 64;
+		uint64_t *n = realloc(v->v, cap * sizeof(*n));
+
+		if (!n)
+			return lz_seterr(x->err, x->errlen, ENOMEM, "lazyshm index: no memory");
+		v->v = n;
+		v->cap = cap;
+	}
+	v->v[v->n++] = val;
+	return 0;
+}
 
 static struct lz_obj_spec *idx_add(struct idx *x, uint64_t shmid)
 {
@@ -79,6 +106,9 @@ static void idx_free(struct idx *x)
 		free((void *)x->objs[i].digests);
 	}
 	free(x->objs);
+	free(x->huge_file_ids.v);
+	free(x->priv_file_ids.v);
+	free(x->plugin_remaps.v);
 }
 
 static int set_page_size(struct idx *x, struct lz_obj_spec *o, uint32_t hflag, int huge)
@@ -93,14 +123,14 @@ static int set_page_size(struct idx *x, struct lz_obj_spec *o, uint32_t hflag, i
 	return 0;
 }
 
+/* Everything in memfd.img is restored by CRIU's memfd path: the file kinds
+ * are only for files whose content the plugin stored itself. */
 static int memfd_kind(const char *name, int huge)
 {
 	if (!strcmp(name, "/dev/zero"))
 		return LZ_KIND_ANON_SHARED;
 	if (!strcmp(name, "/anon_hugepage"))
 		return LZ_KIND_HUGETLB_ANON;
-	if (name[0] == '/') /* a file CRIU chose to dump like a memfd */
-		return huge ? LZ_KIND_HUGETLB_FILE : LZ_KIND_SHM_FILE;
 	return huge ? LZ_KIND_HUGETLB_MEMFD : LZ_KIND_MEMFD;
 }
 
@@ -157,8 +187,12 @@ static int add_vmas(struct idx *x, const MmEntry *mm)
 		struct lz_obj_spec *o;
 		uint64_t end;
 
-		if ((v->status & CRIU_VMA_FILE_SHARED) && huge && !(v->status & CRIU_VMA_AREA_MEMFD))
-			x->nr_huge_files++;
+		if ((v->status & CRIU_VMA_FILE_SHARED) && huge && !(v->status & CRIU_VMA_AREA_MEMFD) &&
+		    vec_push(x, &x->huge_file_ids, v->shmid))
+			return -ENOMEM;
+		if ((v->status & CRIU_VMA_FILE_PRIVATE) && !(v->status & CRIU_VMA_FILE_SHARED) &&
+		    vec_push(x, &x->priv_file_ids, v->shmid))
+			return -ENOMEM;
 		if (!(v->status & CRIU_VMA_ANON_SHARED) || (v->status & (CRIU_VMA_AREA_SYSVIPC | CRIU_VMA_AREA_MEMFD)))
 			continue;
 		if (v->end < v->start || v->pgoff > UINT64_MAX - (v->end - v->start))
@@ -180,11 +214,26 @@ static int add_vmas(struct idx *x, const MmEntry *mm)
 	return 0;
 }
 
+/* remap_type PLUGIN (5) is not in CRIU 4.1.1's enum: protobuf-c keeps the
+ * number as it is. */
+static int add_remap(struct idx *x, const RemapFilePathEntry *e)
+{
+	if (!e->has_remap_type || (int)e->remap_type != LZ_CRIU_REMAP_PLUGIN)
+		return 0;
+	return vec_push(x, &x->plugin_remaps, (uint64_t)e->orig_id << 32 | e->remap_id);
+}
+
 static int scan_entry(struct idx *x, struct lz_cursor *cur, uint32_t magic, const uint8_t *msg, size_t mlen)
 {
 	int ret = 1;
 
-	if (magic == CRIU_MEMFD_INODE_MAGIC) {
+	if (magic == CRIU_REMAP_FPATH_MAGIC) {
+		RemapFilePathEntry *e = remap_file_path_entry__unpack(NULL, mlen, msg);
+
+		if (e)
+			ret = add_remap(x, e);
+		remap_file_path_entry__free_unpacked(e, NULL);
+	} else if (magic == CRIU_MEMFD_INODE_MAGIC) {
 		MemfdInodeEntry *e = memfd_inode_entry__unpack(NULL, mlen, msg);
 
 		if (e)
@@ -241,7 +290,7 @@ static int name_matches(const char *name, const char *prefix)
 	return !strncmp(name, prefix, n) && l > n + 4 && !strcmp(name + l - 4, ".img");
 }
 
-/* memfd.img, every ipcns-shm-*.img, every mm-*.img. */
+/* memfd.img, remap-fpath.img, every ipcns-shm-*.img, every mm-*.img. */
 static int scan_dir(struct idx *x, int dirfd)
 {
 	struct dirent *de;
@@ -249,6 +298,9 @@ static int scan_dir(struct idx *x, int dirfd)
 	int fd, ret;
 
 	ret = scan_image(x, dirfd, "memfd.img", CRIU_MEMFD_INODE_MAGIC);
+	if (ret && ret != -ENOENT)
+		return ret;
+	ret = scan_image(x, dirfd, "remap-fpath.img", CRIU_REMAP_FPATH_MAGIC);
 	if (ret && ret != -ENOENT)
 		return ret;
 	fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -363,22 +415,85 @@ static int cmp_spec(const void *a, const void *b)
 	return x->shmid < y->shmid ? -1 : x->shmid > y->shmid;
 }
 
+static int plugin_owns(const struct idx *x, uint64_t orig_id)
+{
+	size_t i;
+
+	for (i = 0; i < x->plugin_remaps.n; i++)
+		if (x->plugin_remaps.v[i] >> 32 == orig_id)
+			return 1;
+	return 0;
+}
+
 int lzimg_count_hugetlb_files(int dirfd, unsigned *nr, char *err, size_t errlen)
 {
 	struct idx x = { .err = err, .errlen = errlen };
+	size_t i;
 	int ret;
 
 	if (err && errlen)
 		err[0] = '\0';
 	ret = scan_dir(&x, dirfd);
-	*nr = x.nr_huge_files;
+	*nr = 0;
+	for (i = 0; i < x.huge_file_ids.n; i++)
+		*nr += !plugin_owns(&x, x.huge_file_ids.v[i]);
 	idx_free(&x);
 	return ret;
 }
 
-int lzimg_write_from_criu(int dirfd, char *err, size_t errlen)
+static int cmp_u64(const void *a, const void *b)
+{
+	const uint64_t *x = a, *y = b;
+
+	return *x < *y ? -1 : *x > *y;
+}
+
+/* Some FileEntry of the plugin's object remap_id is mapped MAP_PRIVATE only.
+ * x->priv_file_ids must be sorted. */
+static int private_mapped(const struct idx *x, uint32_t remap_id)
+{
+	size_t i;
+
+	for (i = 0; i < x->plugin_remaps.n; i++) {
+		uint64_t orig = x->plugin_remaps.v[i] >> 32;
+
+		if ((uint32_t)x->plugin_remaps.v[i] == remap_id &&
+		    bsearch(&orig, x->priv_file_ids.v, x->priv_file_ids.n, sizeof(orig), cmp_u64))
+			return 1;
+	}
+	return 0;
+}
+
+/* x's objects plus shallow copies of the extras, by shmid. */
+static int merge_extra(struct idx *x, const struct lz_obj_spec *extra, size_t nr_extra, struct lz_obj_spec **out)
+{
+	struct lz_obj_spec *all;
+	size_t i;
+
+	all = calloc(x->nr + nr_extra + 1, sizeof(*all));
+	if (!all)
+		return lz_seterr(x->err, x->errlen, ENOMEM, "lazyshm index: no memory for %zu objects", x->nr + nr_extra);
+	if (x->nr)
+		memcpy(all, x->objs, x->nr * sizeof(*all));
+	if (x->priv_file_ids.n)
+		qsort(x->priv_file_ids.v, x->priv_file_ids.n, sizeof(uint64_t), cmp_u64);
+	for (i = 0; i < nr_extra; i++) {
+		struct lz_obj_spec *o = &all[x->nr + i];
+
+		*o = extra[i];
+		if (lzimg_kind_is_file(o->kind) && !o->private_mapped)
+			o->private_mapped = private_mapped(x, o->remap_id);
+	}
+	if (x->nr + nr_extra)
+		qsort(all, x->nr + nr_extra, sizeof(*all), cmp_spec);
+	*out = all;
+	return 0;
+}
+
+int lzimg_write_from_criu_with(int dirfd, const struct lz_obj_spec *extra, size_t nr_extra, char *err, size_t errlen)
 {
 	struct idx x = { .err = err, .errlen = errlen };
+	struct lz_obj_spec *all = NULL;
 	size_t i;
 	int ret;
 
@@ -392,8 +507,16 @@ int lzimg_write_from_criu(int dirfd, char *err, size_t errlen)
 	for (i = 0; i < x.nr && !ret; i++)
 		ret = index_pages(&x, dirfd, &x.objs[i]);
 	if (!ret)
-		ret = lzimg_write(dirfd, x.objs, x.nr, err, errlen);
+		ret = merge_extra(&x, extra, nr_extra, &all);
+	if (!ret)
+		ret = lzimg_write(dirfd, all, x.nr + nr_extra, err, errlen);
 out:
+	free(all);
 	idx_free(&x);
 	return ret;
+}
+
+int lzimg_write_from_criu(int dirfd, char *err, size_t errlen)
+{
+	return lzimg_write_from_criu_with(dirfd, NULL, 0, err, errlen);
 }

@@ -17,6 +17,7 @@
 #define CRIU_MM_MAGIC	       0x57492820u
 #define CRIU_IPCNS_SHM_MAGIC   0x46283044u
 #define CRIU_MEMFD_INODE_MAGIC 0x48453499u
+#define CRIU_REMAP_FPATH_MAGIC 0x59133954u
 
 /* CRIU pagemap flags (criu/include/pagemap.h). */
 #define CRIU_PE_PARENT	(1u << 0)
@@ -24,6 +25,7 @@
 #define CRIU_PE_PRESENT (1u << 2)
 
 /* CRIU VMA status bits (criu/include/image.h). */
+#define CRIU_VMA_FILE_PRIVATE (1u << 6)
 #define CRIU_VMA_FILE_SHARED  (1u << 7)
 #define CRIU_VMA_ANON_SHARED  (1u << 8)
 #define CRIU_VMA_AREA_SYSVIPC (1u << 10)
@@ -57,6 +59,8 @@ int lz_cursor_criu_magic(struct lz_cursor *c, uint32_t magic, char *err, size_t 
 
 uint32_t lz_get_le32(const uint8_t *p);
 void lz_put_le32(uint8_t *p, uint32_t v);
+uint64_t lz_get_le64(const uint8_t *p);
+void lz_put_le64(uint8_t *p, uint64_t v);
 
 /* Hugetlb page size encoded in MFD_HUGETLB/SHM_HUGETLB/MAP_HUGETLB style
  * flags (log2 in bits 26..31); 0 bits means the system default. */

@@ -39,6 +39,17 @@ void lz_put_le32(uint8_t *p, uint32_t v)
 	p[3] = (v >> 24) & 0xff;
 }
 
+uint64_t lz_get_le64(const uint8_t *p)
+{
+	return (uint64_t)lz_get_le32(p) | (uint64_t)lz_get_le32(p + 4) << 32;
+}
+
+void lz_put_le64(uint8_t *p, uint64_t v)
+{
+	lz_put_le32(p, (uint32_t)v);
+	lz_put_le32(p + 4, (uint32_t)(v >> 32));
+}
+
 static int read_all(int fd, uint8_t *buf, size_t len)
 {
 	size_t done = 0;

@@ -30,6 +30,34 @@ static uint64_t *flatten(const struct lz_range *r, size_t n)
 	return v;
 }
 
+/* File fields: explicit for file kinds, only when set for the others (so
+ * that tests can build images the reader must refuse). */
+static void file_to_msg(const struct lz_obj_spec *s, LazyshmObject *m)
+{
+	int file = lzimg_kind_is_file(s->kind);
+
+	m->has_criu_remap_id = s->remap_id != 0;
+	m->criu_remap_id = s->remap_id;
+	m->has_unlinked = file || s->unlinked;
+	m->unlinked = !!s->unlinked;
+	m->has_mode = file || s->mode;
+	m->mode = s->mode;
+	m->has_uid = file || s->uid;
+	m->uid = s->uid;
+	m->has_gid = file || s->gid;
+	m->gid = s->gid;
+	m->has_dev = file || s->dev;
+	m->dev = s->dev;
+	m->has_ino = file || s->ino;
+	m->ino = s->ino;
+	m->has_ctime_ns = file || s->ctime_ns;
+	m->ctime_ns = s->ctime_ns;
+	m->boot_id = (char *)s->boot_id;
+	m->pages_file = (char *)s->pages_file;
+	m->has_private_mapped = file || s->private_mapped;
+	m->private_mapped = !!s->private_mapped;
+}
+
 static void spec_to_msg(const struct lz_obj_spec *s, LazyshmObject *m, uint64_t *runs, uint64_t *hint)
 {
 	m->shmid = s->shmid;
@@ -51,6 +79,7 @@ static void spec_to_msg(const struct lz_obj_spec *s, LazyshmObject *m, uint64_t 
 	m->hint_runs = hint;
 	m->has_hugetlb_flag = s->hugetlb_flag != 0;
 	m->hugetlb_flag = s->hugetlb_flag;
+	file_to_msg(s, m);
 }
 
 /* Append one u32-prefixed object message at *pos of buf (sized by caller). */

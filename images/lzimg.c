@@ -5,6 +5,7 @@
  * without further checks. Never trusts a length or a count from the file.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <xxhash.h>
@@ -74,6 +75,11 @@ int lzimg_kind_is_hugetlb(int kind)
 	       kind == LZ_KIND_HUGETLB_FILE;
 }
 
+int lzimg_kind_is_file(int kind)
+{
+	return kind == LZ_KIND_HUGETLB_FILE || kind == LZ_KIND_SHM_FILE;
+}
+
 const char *lzimg_hint_name(int hint_kind)
 {
 	switch (hint_kind) {
@@ -114,6 +120,64 @@ static int check_geometry(struct objctx *c, const LazyshmObject *m, struct lz_ob
 	o->sysv_key = m->sysv_key;
 	o->hugetlb_flag = m->hugetlb_flag;
 	o->digest_algo = LZ_DIGEST_XXH3_64;
+	return 0;
+}
+
+/* "lazyshm-file-" digits ".pages": a plain name in the images directory. */
+static int pages_file_name_ok(const char *s)
+{
+	static const char prefix[] = "lazyshm-file-";
+	size_t digits;
+
+	if (strncmp(s, prefix, sizeof(prefix) - 1))
+		return 0;
+	s += sizeof(prefix) - 1;
+	digits = strspn(s, "0123456789");
+	return digits > 0 && digits <= 10 && !strcmp(s + digits, ".pages");
+}
+
+/* Files on hugetlbfs/tmpfs: identity and pages file; nothing of it for
+ * the other kinds. */
+static int check_file(struct objctx *c, const LazyshmObject *m, struct lz_obj *o)
+{
+	const char *kn = lzimg_kind_name(m->kind);
+	char want[64];
+
+	if (!lzimg_kind_is_file(m->kind)) {
+		if (m->pages_file || m->has_criu_remap_id)
+			return OBJERR(c, "kind %s carries a %s (file kinds only)", kn,
+				      m->pages_file ? "pages_file" : "criu_remap_id");
+		return 0;
+	}
+	if (!m->name || m->name[0] != '/')
+		return OBJERR(c, "%s object without an absolute path", kn);
+	if (!m->has_criu_remap_id)
+		return OBJERR(c, "%s \"%s\" has no criu_remap_id", kn, m->name);
+	if (m->shmid != LZ_FILE_SHMID(m->criu_remap_id))
+		return OBJERR(c, "%s \"%s\": shmid is not (1 << 63) | criu_remap_id %u", kn, m->name, m->criu_remap_id);
+	if (!m->pages_file)
+		return OBJERR(c, "%s \"%s\" has no pages_file", kn, m->name);
+	if (!pages_file_name_ok(m->pages_file))
+		return OBJERR(c, "%s \"%s\": pages_file \"%.64s\" is not lazyshm-file-<N>.pages", kn, m->name,
+			      m->pages_file);
+	snprintf(want, sizeof(want), LZ_FILE_PAGES_FMT, m->criu_remap_id);
+	if (strcmp(m->pages_file, want))
+		return OBJERR(c, "%s \"%s\": pages_file %s does not belong to criu_remap_id %u (%s)", kn, m->name,
+			      m->pages_file, m->criu_remap_id, want);
+	if (m->kind == LAZYSHM_KIND__HUGETLB_FILE && m->size % m->page_size)
+		return OBJERR(c, "%s \"%s\": size %llu is not a multiple of its page size %u", kn, m->name,
+			      (unsigned long long)m->size, m->page_size);
+	o->remap_id = m->criu_remap_id;
+	o->unlinked = m->unlinked;
+	o->mode = m->mode;
+	o->uid = m->uid;
+	o->gid = m->gid;
+	o->dev = m->dev;
+	o->ino = m->ino;
+	o->ctime_ns = m->ctime_ns;
+	o->boot_id = m->boot_id;
+	o->pages_file = m->pages_file;
+	o->private_mapped = m->private_mapped;
 	return 0;
 }
 
@@ -264,6 +328,8 @@ static int parse_obj(struct lz_cursor *cur, struct lz_image *img, size_t i, char
 				 cur->fname, i, mlen);
 	c.shmid = img->msgs[i]->shmid;
 	ret = check_geometry(&c, img->msgs[i], &img->objs[i]);
+	if (!ret)
+		ret = check_file(&c, img->msgs[i], &img->objs[i]);
 	if (!ret)
 		ret = build_runs(&c, img->msgs[i], &img->objs[i]);
 	if (!ret)

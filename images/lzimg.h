@@ -22,6 +22,25 @@
 #define LZIMG_MIN_PAGESZ 4096u
 #define LZIMG_ERRLEN	 512
 
+/*
+ * Files on hugetlbfs/tmpfs (kinds HUGETLB_FILE, SHM_FILE) whose content the
+ * plugin stores itself, keyed by CRIU's object id (RemapFilePathEntry.remap_id
+ * of a PLUGIN remap): shmid = LZ_FILE_SHMID(id), content in LZ_FILE_PAGES_FMT.
+ *
+ * Pages file: a LZ_FILE_PAGES_HDR-byte header (all little-endian: u32 magic
+ * LZ_FILE_PAGES_MAGIC, u32 version 1, u32 id, u32 page_size,
+ * u64 nr_data_pages, u64 size, zeros up to 4096), then the data pages densely
+ * in data_runs order: data page k at offset 4096 + k * page_size. A tmpfs
+ * file's last partial page is stored zero padded (its digest covers the
+ * padded page); the file is exactly 4096 + nr_data_pages * page_size bytes.
+ */
+#define LZ_FILE_SHMID(id)     ((1ULL << 63) | (uint64_t)(id))
+#define LZ_FILE_PAGES_MAGIC   0x50465a4cu /* "LZFP" read as a little-endian u32 */
+#define LZ_FILE_PAGES_VERSION 1u
+#define LZ_FILE_PAGES_HDR     4096u
+#define LZ_FILE_PAGES_FMT     "lazyshm-file-%u.pages"
+#define LZ_CRIU_REMAP_PLUGIN  5 /* RemapFilePathEntry.remap_type PLUGIN */
+
 /* Values of lazyshm.proto's enums, usable without the generated header. */
 enum lz_kind {
 	LZ_KIND_ANON_SHARED = 1,
@@ -78,6 +97,15 @@ struct lz_obj {
 	int hint_kind;		   /* enum lz_hint_kind */
 	size_t nr_hint;
 	const struct lz_range *hint;
+	/* File kinds only (lzimg_kind_is_file()); zero/NULL for the others. */
+	uint32_t remap_id;	 /* CRIU's object id; shmid == LZ_FILE_SHMID(remap_id) */
+	int unlinked;		 /* st_nlink was 0 at dump */
+	uint32_t mode, uid, gid; /* st_mode (type + permissions), owner */
+	uint64_t dev, ino;	 /* st_dev, st_ino at dump */
+	int64_t ctime_ns;	 /* st_ctim in ns */
+	const char *boot_id;	 /* boot_id at dump; NULL if absent */
+	const char *pages_file;	 /* "lazyshm-file-<remap_id>.pages"; NULL otherwise */
+	int private_mapped;	 /* some dumped task maps it MAP_PRIVATE */
 };
 
 struct lz_image;
@@ -102,13 +130,18 @@ int lzimg_page_digest(const struct lz_obj *o, uint64_t idx, uint64_t *digest);
 uint64_t lz_digest(const void *buf, size_t len);
 const char *lzimg_kind_name(int kind); /* "anon-shared", "hugetlb-memfd", ... */
 int lzimg_kind_is_hugetlb(int kind);
+int lzimg_kind_is_file(int kind); /* HUGETLB_FILE or SHM_FILE */
 const char *lzimg_hint_name(int hint_kind);
 
 /*
  * Encoding (dump side and tests). An object as the writer sees it; runs and
  * hint are (start, len) pairs in page_size units. lzimg_encode() does not
- * check the semantics (tests use it to build bad images); lzimg_check_spec()
- * does, and lzimg_write() calls it.
+ * check the semantics (tests use it to build bad images); lzimg_write()
+ * re-parses what it encoded and writes nothing the reader would refuse.
+ *
+ * File fields: criu_remap_id is encoded when remap_id != 0, pages_file and
+ * boot_id when not NULL, the other file fields for file kinds always (for
+ * other kinds when not zero).
  */
 struct lz_obj_spec {
 	uint64_t shmid;
@@ -128,6 +161,15 @@ struct lz_obj_spec {
 	int hint_kind;
 	size_t nr_hint;
 	const struct lz_range *hint;
+	/* File kinds only: see struct lz_obj. */
+	uint32_t remap_id;
+	int unlinked;
+	uint32_t mode, uid, gid;
+	uint64_t dev, ino;
+	int64_t ctime_ns;
+	const char *boot_id;
+	const char *pages_file;
+	int private_mapped;
 };
 
 /* Encode into a malloc()ed buffer (*buf, *len) with the given header
@@ -146,6 +188,17 @@ int lzimg_write(int dirfd, const struct lz_obj_spec *objs, size_t nr, char *err,
 struct lz_pagesrc;
 
 int lz_pagesrc_open(int dirfd, uint64_t shmid, struct lz_pagesrc **out, char *err, size_t errlen);
+/*
+ * The page source of any loaded object: for file kinds o->pages_file (its
+ * header must match the object and its length be exactly 4096 +
+ * nr_data_pages * page_size, else -EINVAL "corrupt"/"truncated" naming the
+ * file and the object's path), with runs from o->runs, the last one clipped
+ * to o->size so nothing beyond the file's size is ever read as data; for the
+ * other kinds lz_pagesrc_open(dirfd, o->shmid). All the calls below work the
+ * same on both; lz_pagesrc_locate()'s *file_off is 4096 + k * page_size for
+ * file sources.
+ */
+int lz_pagesrc_open_obj(int dirfd, const struct lz_obj *o, struct lz_pagesrc **out, char *err, size_t errlen);
 /* Parse a pagemap image held in memory (no pages file: reads fail). */
 int lz_pagesrc_parse(const void *buf, size_t len, const char *fname, struct lz_pagesrc **out, char *err, size_t errlen);
 /* Copy object bytes [off, off+len) into dst: data via pread() straight into
@@ -172,8 +225,37 @@ void lz_pagesrc_close(struct lz_pagesrc *src);
 
 /* Dump side: index CRIU's images in dirfd and write lazyshm-shmem.img. */
 int lzimg_write_from_criu(int dirfd, char *err, size_t errlen);
-/* MAP_SHARED mappings of hugetlbfs files in CRIU's mm images: CRIU 4.1.1
- * keeps only their path, not their content. */
+/*
+ * Same, with nr_extra more objects (the file objects of lzimg_dump_file()).
+ * Extras of file kinds get private_mapped set (the caller's specs are not
+ * changed) when a VMA in mm-*.img maps them MAP_PRIVATE only: its shmid is
+ * the orig_id of a PLUGIN remap (remap-fpath.img) whose remap_id is theirs,
+ * and its status has VMA_FILE_PRIVATE without VMA_FILE_SHARED.
+ */
+int lzimg_write_from_criu_with(int dirfd, const struct lz_obj_spec *extra, size_t nr_extra, char *err, size_t errlen);
+/* MAP_SHARED mappings of hugetlbfs files in CRIU's mm images that CRIU
+ * restores from the files themselves (CRIU 4.1.1 keeps only their path):
+ * files a plugin owns (PLUGIN remaps) are not counted. */
 int lzimg_count_hugetlb_files(int dirfd, unsigned *nr, char *err, size_t errlen);
+
+/*
+ * Dump side for a file on tmpfs or hugetlbfs (the DUMP_FILE hook): read the
+ * content of fd (a regular file opened for reading; its file position is
+ * never changed, and it is never mmapped), write dirfd/lazyshm-file-<id>.pages
+ * (temporary name, fsync, rename) and fill *spec with a file object:
+ * kind HUGETLB_FILE/SHM_FILE, shmid LZ_FILE_SHMID(id), name = path,
+ * size = st->st_size, page_size (4096 on tmpfs, statfs f_bsize on hugetlbfs),
+ * data runs with one XXH3 digest per data page (holes: SEEK_DATA/SEEK_HOLE on
+ * tmpfs; on hugetlbfs every page is read, an all-zero page is a hole),
+ * hint RESIDENT = the data runs, remap_id = id, the st fields, boot_id.
+ * Everything in *spec is malloc()ed: free it with lzimg_spec_free(). 0, or
+ * -EINVAL (not a regular file on tmpfs/hugetlbfs, ...) / -errno with err
+ * naming the path; nothing is left in dirfd then.
+ */
+struct stat;
+int lzimg_dump_file(int dirfd, int fd, uint32_t id, const char *path, const struct stat *st, struct lz_obj_spec *spec,
+		    char *err, size_t errlen);
+/* Free what lzimg_dump_file() allocated in *spec and zero it. */
+void lzimg_spec_free(struct lz_obj_spec *spec);
 
 #endif /* __LAZYSHM_LZIMG_H__ */

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +35,7 @@ struct pm_run {
 
 struct lz_pagesrc {
 	int pages_fd;
-	char pmname[64];
+	char pmname[256]; /* the pagemap image, or a file object's path */
 	char pgname[64];
 	size_t nr;
 	size_t cap;
@@ -202,6 +203,109 @@ int lz_pagesrc_open(int dirfd, uint64_t shmid, struct lz_pagesrc **out, char *er
 	if (ret)
 		return ret;
 	ret = open_pages(dirfd, s, err, errlen);
+	if (ret) {
+		lz_pagesrc_close(s);
+		return ret;
+	}
+	*out = s;
+	return 0;
+}
+
+/* The header and length of a file object's pages file. */
+static int check_file_pages(struct lz_pagesrc *s, const struct lz_obj *o, char *err, size_t errlen)
+{
+	uint8_t h[32];
+	struct stat st;
+	uint64_t want;
+	ssize_t n;
+
+	if (fstat(s->pages_fd, &st) < 0)
+		return lz_seterr(err, errlen, errno, "%s (object %s): can't stat: %s", s->pgname, o->name, strerror(errno));
+	n = pread(s->pages_fd, h, sizeof(h), 0);
+	if (n < 0)
+		return lz_seterr(err, errlen, errno, "%s (object %s): can't read the header: %s", s->pgname, o->name,
+				 strerror(errno));
+	if (n < (ssize_t)sizeof(h) || st.st_size < LZ_FILE_PAGES_HDR)
+		return lz_seterr(err, errlen, EINVAL, "%s (object %s): truncated: %lld bytes, shorter than its header",
+				 s->pgname, o->name, (long long)st.st_size);
+	if (lz_get_le32(h) != LZ_FILE_PAGES_MAGIC || lz_get_le32(h + 4) != LZ_FILE_PAGES_VERSION)
+		return lz_seterr(err, errlen, EINVAL, "%s (object %s): corrupt: magic %#x version %u, expected %#x (\"LZFP\") version %u",
+				 s->pgname, o->name, lz_get_le32(h), lz_get_le32(h + 4), LZ_FILE_PAGES_MAGIC,
+				 LZ_FILE_PAGES_VERSION);
+	if (lz_get_le32(h + 8) != o->remap_id || lz_get_le32(h + 12) != o->page_size ||
+	    lz_get_le64(h + 16) != o->nr_data_pages || lz_get_le64(h + 24) != o->size)
+		return lz_seterr(err, errlen, EINVAL,
+				 "%s (object %s): corrupt: header says id %u, page size %u, %llu data pages, size %llu; the image says %u, %u, %llu, %llu",
+				 s->pgname, o->name, lz_get_le32(h + 8), lz_get_le32(h + 12),
+				 (unsigned long long)lz_get_le64(h + 16), (unsigned long long)lz_get_le64(h + 24), o->remap_id,
+				 o->page_size, (unsigned long long)o->nr_data_pages, (unsigned long long)o->size);
+	want = LZ_FILE_PAGES_HDR + o->nr_data_pages * o->page_size; /* bounded by o->size, checked by the caller */
+	if ((uint64_t)st.st_size != want)
+		return lz_seterr(err, errlen, EINVAL, "%s (object %s): %s: %lld bytes, its %llu pages of %u need %llu",
+				 s->pgname, o->name, (uint64_t)st.st_size < want ? "truncated" : "corrupt",
+				 (long long)st.st_size, (unsigned long long)o->nr_data_pages, o->page_size,
+				 (unsigned long long)want);
+	return 0;
+}
+
+/* One run per data run of the object, the last clipped to its size. */
+static int file_runs(struct lz_pagesrc *s, const struct lz_obj *o, char *err, size_t errlen)
+{
+	uint64_t ps = o->page_size;
+	size_t i;
+
+	s->runs = calloc(o->nr_runs + 1, sizeof(*s->runs));
+	if (!s->runs)
+		return lz_seterr(err, errlen, ENOMEM, "%s (object %s): no memory for %zu runs", s->pgname, o->name,
+				 o->nr_runs);
+	s->cap = o->nr_runs + 1;
+	for (i = 0; i < o->nr_runs; i++) {
+		struct pm_run *r = &s->runs[s->nr++];
+
+		r->off = o->runs[i].start * ps;
+		r->end = (o->runs[i].start + o->runs[i].len) * ps;
+		if (r->end > o->size)
+			r->end = o->size;
+		r->file_off = LZ_FILE_PAGES_HDR + o->runs[i].first * ps;
+		s->data_bytes += r->end - r->off;
+	}
+	return 0;
+}
+
+static int open_file_obj(int dirfd, const struct lz_obj *o, struct lz_pagesrc *s, char *err, size_t errlen)
+{
+	int ret;
+
+	snprintf(s->pmname, sizeof(s->pmname), "%s", o->name);
+	if (!o->pages_file || strchr(o->pages_file, '/') || strlen(o->pages_file) >= sizeof(s->pgname))
+		return lz_seterr(err, errlen, EINVAL, "%s object %s: no valid pages file name", lzimg_kind_name(o->kind),
+				 o->name);
+	snprintf(s->pgname, sizeof(s->pgname), "%s", o->pages_file);
+	/* nr_pages = ceil(size / page_size) (loader), so these can't overflow. */
+	if (o->size > INT64_MAX || o->nr_data_pages > o->nr_pages)
+		return lz_seterr(err, errlen, EINVAL, "%s (object %s): corrupt: size %llu, %llu data pages", s->pgname,
+				 o->name, (unsigned long long)o->size, (unsigned long long)o->nr_data_pages);
+	s->pages_fd = openat(dirfd, s->pgname, O_RDONLY | O_CLOEXEC);
+	if (s->pages_fd < 0)
+		return lz_seterr(err, errlen, errno, "%s (object %s): can't open: %s", s->pgname, o->name, strerror(errno));
+	ret = check_file_pages(s, o, err, errlen);
+	if (!ret)
+		ret = file_runs(s, o, err, errlen);
+	return ret;
+}
+
+int lz_pagesrc_open_obj(int dirfd, const struct lz_obj *o, struct lz_pagesrc **out, char *err, size_t errlen)
+{
+	struct lz_pagesrc *s;
+	int ret;
+
+	if (!lzimg_kind_is_file(o->kind))
+		return lz_pagesrc_open(dirfd, o->shmid, out, err, errlen);
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return lz_seterr(err, errlen, ENOMEM, "%s: no memory", o->name);
+	s->pages_fd = -1;
+	ret = open_file_obj(dirfd, o, s, err, errlen);
 	if (ret) {
 		lz_pagesrc_close(s);
 		return ret;

@@ -418,6 +418,143 @@ static void test_raw_counts(void **state)
 	print_message("%s\n", err);
 }
 
+static const struct lz_range file_runs[] = { { 0, 1 }, { 3, 2 } };
+static const uint64_t file_digests[] = { 101, 103, 104 };
+
+/* A hugetlb file, an unlinked tmpfs file and a memfd. */
+static void file_specs(struct lz_obj_spec s[3])
+{
+	memset(s, 0, 3 * sizeof(*s));
+	s[0] = (struct lz_obj_spec){ .shmid = LZ_FILE_SHMID(3), .kind = LZ_KIND_HUGETLB_FILE, .name = "/mnt/huge/vm-ram", .page_size = 2u << 20, .size = 6u << 20, .nr_pages = 3, .nr_data_pages = 1, .nr_runs = 1, .runs = file_runs, .nr_digests = 1, .digests = file_digests, .hint_kind = LZ_HINT_RESIDENT, .nr_hint = 1, .hint = file_runs };
+	s[0].remap_id = 3;
+	s[0].mode = 0100640;
+	s[0].uid = 1000;
+	s[0].gid = 100;
+	s[0].dev = 0x27;
+	s[0].ino = 552130;
+	s[0].ctime_ns = 1700000000123456789LL;
+	s[0].boot_id = "0d64b2d8-4508-72c4-f98d-607c31dab1ce";
+	s[0].pages_file = "lazyshm-file-3.pages";
+	s[1] = (struct lz_obj_spec){ .shmid = LZ_FILE_SHMID(12), .kind = LZ_KIND_SHM_FILE, .name = "/dev/shm/unl", .page_size = 4096, .size = 5 * 4096 - 1, .nr_pages = 5, .nr_data_pages = 3, .nr_runs = 2, .runs = file_runs, .nr_digests = 3, .digests = file_digests };
+	s[1].remap_id = 12;
+	s[1].unlinked = 1;
+	s[1].private_mapped = 1;
+	s[1].mode = 0100600;
+	s[1].pages_file = "lazyshm-file-12.pages";
+	s[2] = (struct lz_obj_spec){ .shmid = 12, .kind = LZ_KIND_MEMFD, .name = "lztest", .page_size = 4096, .size = 5 * 4096, .nr_pages = 5 };
+}
+
+static void test_file_round_trip(void **state)
+{
+	struct lz_obj_spec s[3];
+	char err[LZIMG_ERRLEN] = "";
+	struct lz_image *img = NULL;
+	const struct lz_obj *o;
+	void *buf = NULL;
+	uint64_t d;
+	size_t len = 0;
+
+	file_specs(s);
+	assert_int_equal(lzimg_encode(s, 3, LZIMG_VERSION, &buf, &len, err, sizeof(err)), 0);
+	assert_int_equal(lzimg_parse(buf, len, NULL, &img, err, sizeof(err)), 0);
+	assert_int_equal(lzimg_nr_digests(img), 4);
+	o = lzimg_find(img, LZ_FILE_SHMID(3));
+	assert_non_null(o);
+	assert_true(o->shmid == 0x8000000000000003ULL);
+	assert_int_equal(o->kind, LZ_KIND_HUGETLB_FILE);
+	assert_string_equal(o->name, "/mnt/huge/vm-ram");
+	assert_int_equal(o->remap_id, 3);
+	assert_false(o->unlinked);
+	assert_false(o->private_mapped);
+	assert_int_equal(o->mode, 0100640);
+	assert_int_equal(o->uid, 1000);
+	assert_int_equal(o->gid, 100);
+	assert_int_equal(o->dev, 0x27);
+	assert_int_equal(o->ino, 552130);
+	assert_true(o->ctime_ns == 1700000000123456789LL);
+	assert_string_equal(o->boot_id, "0d64b2d8-4508-72c4-f98d-607c31dab1ce");
+	assert_string_equal(o->pages_file, "lazyshm-file-3.pages");
+	assert_int_equal(lzimg_page_digest(o, 0, &d), 1);
+	assert_int_equal(d, 101);
+	o = lzimg_find(img, LZ_FILE_SHMID(12));
+	assert_non_null(o);
+	assert_int_equal(o->kind, LZ_KIND_SHM_FILE);
+	assert_true(o->unlinked);
+	assert_true(o->private_mapped);
+	assert_int_equal(o->uid, 0);
+	assert_null(o->boot_id);
+	assert_string_equal(o->pages_file, "lazyshm-file-12.pages");
+	o = lzimg_find(img, 12); /* a memfd with the same small number: no clash */
+	assert_non_null(o);
+	assert_null(o->pages_file);
+	assert_int_equal(o->remap_id, 0);
+	assert_true(lzimg_kind_is_file(LZ_KIND_SHM_FILE));
+	assert_true(lzimg_kind_is_file(LZ_KIND_HUGETLB_FILE));
+	assert_false(lzimg_kind_is_file(LZ_KIND_HUGETLB_MEMFD));
+	assert_string_equal(lzimg_kind_name(LZ_KIND_HUGETLB_FILE), "hugetlb-file");
+	assert_string_equal(lzimg_kind_name(LZ_KIND_SHM_FILE), "shm-file");
+	lzimg_free(img);
+	free(buf);
+}
+
+static void test_file_refused(void **state)
+{
+	static const char *const bad_names[] = { "../x", "lazyshm-file-3.pages/../x", "/tmp/lazyshm-file-3.pages",
+						 "lazyshm-file-.pages", "lazyshm-file-3.pages.tmp", "lazyshm-file-3",
+						 "lazyshm-file-3.pagesx", "lazyshm-file-+3.pages", "" };
+	struct lz_obj_spec s[3];
+	size_t i;
+
+	for (i = 0; i < sizeof(bad_names) / sizeof(bad_names[0]); i++) {
+		file_specs(s);
+		s[0].pages_file = bad_names[i];
+		expect_refused(s, 3, "is not lazyshm-file-<N>.pages");
+	}
+	file_specs(s);
+	s[0].pages_file = "lazyshm-file-4.pages"; /* another object's */
+	expect_refused(s, 3, "does not belong to criu_remap_id 3");
+
+	file_specs(s);
+	s[0].pages_file = NULL;
+	expect_refused(s, 3, "has no pages_file");
+
+	file_specs(s);
+	s[0].remap_id = 0; /* not encoded at all */
+	s[0].shmid = LZ_FILE_SHMID(0);
+	expect_refused(s, 3, "has no criu_remap_id");
+
+	file_specs(s);
+	s[1].shmid = 12 | (1ULL << 62); /* not 1 << 63 | remap id */
+	expect_refused(s, 3, "shmid is not (1 << 63) | criu_remap_id 12");
+
+	file_specs(s);
+	s[0].size = (6u << 20) - 4096; /* hugetlbfs sizes are page multiples */
+	expect_refused(s, 3, "is not a multiple of its page size 2097152");
+
+	file_specs(s);
+	s[0].name = "vm-ram";
+	expect_refused(s, 3, "without an absolute path");
+
+	file_specs(s);
+	s[1].name = NULL;
+	expect_refused(s, 3, "without an absolute path");
+
+	file_specs(s);
+	s[1].page_size = 2u << 20; /* tmpfs files have 4K pages */
+	s[1].nr_pages = 1;
+	s[1].nr_runs = 0;
+	s[1].nr_data_pages = s[1].nr_digests = 0;
+	expect_refused(s, 3, "does not fit kind shm-file");
+
+	file_specs(s);
+	s[2].pages_file = "lazyshm-file-12.pages";
+	expect_refused(s, 3, "kind memfd carries a pages_file");
+
+	file_specs(s);
+	s[2].remap_id = 12;
+	expect_refused(s, 3, "kind memfd carries a criu_remap_id");
+}
+
 static void test_digest_known_answer(void **state)
 {
 	static uint8_t page[4096];
@@ -447,6 +584,8 @@ int main(void)
 		cmocka_unit_test(test_runs_digests),
 		cmocka_unit_test(test_raw_counts),
 		cmocka_unit_test(test_digest_known_answer),
+		cmocka_unit_test(test_file_round_trip),
+		cmocka_unit_test(test_file_refused),
 	};
 
 	return cmocka_run_group_tests_name("img_format", tests, NULL, NULL);
