@@ -5,9 +5,11 @@
  *   lazyshm-img show [-v] DIR   human-readable summary (-v: every digest)
  *   lazyshm-img json DIR        the whole image as JSON
  *   lazyshm-img verify DIR      check every page digest against CRIU's
- *                               page images (nothing is restored)
+ *                               page images, or a file object's pages file
+ *                               (nothing is restored)
  *   lazyshm-img index DIR       write lazyshm-shmem.img from CRIU's images,
- *                               as the plugin does at dump
+ *                               as the plugin does at dump (file objects of
+ *                               an existing image are kept)
  *
  * DIR may also be the path of a lazyshm-shmem.img file.
  */
@@ -37,9 +39,11 @@ static void usage(FILE *f)
 		   "  show [-v] DIR   print the objects as text; -v also lists every page digest\n"
 		   "  json DIR        print the whole image as JSON (digests as hex strings)\n"
 		   "  verify DIR      check every page digest against CRIU's pagemap-shmem/pages\n"
-		   "                  images, without restoring anything; exit 1 on any mismatch\n"
+		   "                  images (files: their lazyshm-file-N.pages), without\n"
+		   "                  restoring anything; exit 1 on any mismatch\n"
 		   "  index DIR       (re)write DIR/" LZIMG_FILE " from CRIU's images, as the\n"
-		   "                  plugin does at the end of criu dump\n"
+		   "                  plugin does at the end of criu dump; the file objects of\n"
+		   "                  an existing " LZIMG_FILE " are kept as they are\n"
 		   "\n"
 		   "Options:\n"
 		   "  -v, --verbose   more detail (show: digests)\n"
@@ -97,18 +101,39 @@ static void fmt_size(char *buf, size_t len, uint64_t v)
 		snprintf(buf, len, "%" PRIu64, v);
 }
 
+/* "shmid 34", or "shmid 0x8000000000000003" for files (1 << 63 | remap id). */
+static const char *shmid_str(const struct lz_obj *o, char *buf, size_t len)
+{
+	if (lzimg_kind_is_file(o->kind))
+		snprintf(buf, len, "shmid %#" PRIx64, o->shmid);
+	else
+		snprintf(buf, len, "shmid %" PRIu64, o->shmid);
+	return buf;
+}
+
+static void show_file(const struct lz_obj *o)
+{
+	printf("  file: criu remap id %u, %s, mode %#o, uid %u, gid %u, dev %#" PRIx64 ", ino %" PRIu64
+	       ", ctime %" PRId64 ".%09" PRId64 "%s\n",
+	       o->remap_id, o->unlinked ? "unlinked" : "named", o->mode, o->uid, o->gid, o->dev, o->ino,
+	       o->ctime_ns / 1000000000, o->ctime_ns % 1000000000, o->private_mapped ? ", mapped MAP_PRIVATE" : "");
+	printf("  pages: %s, boot id %s\n", o->pages_file, o->boot_id ? o->boot_id : "(none)");
+}
+
 static void show_obj(const struct lz_obj *o, int verbose)
 {
-	char ps[32];
+	char ps[32], id[48];
 	size_t i;
 	uint64_t k;
 
 	fmt_size(ps, sizeof(ps), o->page_size);
-	printf("shmid %" PRIu64 ": %s \"%s\"", o->shmid, lzimg_kind_name(o->kind), o->name);
+	printf("%s: %s \"%s\"", shmid_str(o, id, sizeof(id)), lzimg_kind_name(o->kind), o->name);
 	if (o->has_sysv_key)
 		printf(" key %#x", o->sysv_key);
 	printf("\n  page size %s, size %" PRIu64 " bytes (%" PRIu64 " pages), %" PRIu64 " with data in %zu runs\n", ps,
 	       o->size, o->nr_pages, o->nr_data_pages, o->nr_runs);
+	if (lzimg_kind_is_file(o->kind))
+		show_file(o);
 	printf("  data:");
 	for (i = 0; i < o->nr_runs; i++)
 		printf(" %" PRIu64 "-%" PRIu64, o->runs[i].start, o->runs[i].start + o->runs[i].len - 1);
@@ -159,6 +184,21 @@ static void json_ranges(const char *key, const struct lz_range *r, const struct 
 	printf("]");
 }
 
+static void json_file(const struct lz_obj *o)
+{
+	printf(",\n      \"criu_remap_id\": %u,\n      \"unlinked\": %s,\n      \"mode\": %u,\n      \"uid\": %u,"
+	       "\n      \"gid\": %u,\n      \"dev\": %" PRIu64 ",\n      \"ino\": %" PRIu64 ",\n      \"ctime_ns\": %" PRId64
+	       ",\n      \"boot_id\": ",
+	       o->remap_id, o->unlinked ? "true" : "false", o->mode, o->uid, o->gid, o->dev, o->ino, o->ctime_ns);
+	if (o->boot_id)
+		json_str(o->boot_id);
+	else
+		printf("null");
+	printf(",\n      \"pages_file\": ");
+	json_str(o->pages_file);
+	printf(",\n      \"private_mapped\": %s", o->private_mapped ? "true" : "false");
+}
+
 static void json_obj(const struct lz_obj *o, int last)
 {
 	size_t i;
@@ -172,6 +212,8 @@ static void json_obj(const struct lz_obj *o, int last)
 	printf(",\n      \"page_size\": %u,\n      \"size\": %" PRIu64 ",\n      \"nr_pages\": %" PRIu64
 	       ",\n      \"nr_data_pages\": %" PRIu64 ",\n      \"hugetlb_flag\": %u,\n      \"digest_algo\": \"xxh3-64\"",
 	       o->page_size, o->size, o->nr_pages, o->nr_data_pages, o->hugetlb_flag);
+	if (lzimg_kind_is_file(o->kind))
+		json_file(o);
 	json_ranges("data_runs", NULL, o->runs, o->nr_runs);
 	printf(",\n      \"digests\": [");
 	for (i = 0; i < o->nr_runs; i++)
@@ -199,15 +241,17 @@ static int cmd_json(struct lz_image *img)
 static int verify_coverage(const struct lz_obj *o, struct lz_pagesrc *src, uint64_t *bad)
 {
 	uint64_t off = 0, s, e, idx, dummy;
+	char id[48];
 
 	while (lz_pagesrc_next_data(src, off, &s, &e)) {
 		for (idx = s / o->page_size; idx <= (e - 1) / o->page_size; idx++) {
 			if (lzimg_page_digest(o, idx, &dummy))
 				continue;
 			if ((*bad)++ < MAX_REPORTED)
-				printf("MISMATCH shmid %" PRIu64 " (%s \"%s\") page %" PRIu64 " (offset %#" PRIx64
-				       "): has data in the CRIU images but is a hole in " LZIMG_FILE "\n",
-				       o->shmid, lzimg_kind_name(o->kind), o->name, idx, idx * o->page_size);
+				printf("MISMATCH %s (%s \"%s\") page %" PRIu64 " (offset %#" PRIx64
+				       "): has data in the page images but is a hole in " LZIMG_FILE "\n",
+				       shmid_str(o, id, sizeof(id)), lzimg_kind_name(o->kind), o->name, idx,
+				       idx * o->page_size);
 		}
 		off = e;
 	}
@@ -216,17 +260,18 @@ static int verify_coverage(const struct lz_obj *o, struct lz_pagesrc *src, uint6
 
 static int verify_obj(int dirfd, const struct lz_obj *o, uint64_t *pages, uint64_t *bad)
 {
-	char err[LZIMG_ERRLEN] = "";
+	char err[LZIMG_ERRLEN] = "", id[48];
 	struct lz_pagesrc *src = NULL;
 	uint64_t k, idx, actual;
 	size_t i;
 	int ret;
 
-	if (o->nr_pages == 0)
+	shmid_str(o, id, sizeof(id));
+	if (o->nr_pages == 0 && !lzimg_kind_is_file(o->kind))
 		return 0;
-	ret = lz_pagesrc_open(dirfd, o->shmid, &src, err, sizeof(err));
+	ret = lz_pagesrc_open_obj(dirfd, o, &src, err, sizeof(err));
 	if (ret) {
-		printf("ERROR shmid %" PRIu64 " (%s \"%s\"): %s\n", o->shmid, lzimg_kind_name(o->kind), o->name, err);
+		printf("ERROR %s (%s \"%s\"): %s\n", id, lzimg_kind_name(o->kind), o->name, err);
 		return ret;
 	}
 	for (i = 0; i < o->nr_runs; i++) {
@@ -236,14 +281,14 @@ static int verify_obj(int dirfd, const struct lz_obj *o, uint64_t *pages, uint64
 			idx = o->runs[i].start + k;
 			ret = lz_pagesrc_digest(src, idx, o->page_size, &actual);
 			if (ret) {
-				printf("ERROR shmid %" PRIu64 " page %" PRIu64 ": %s\n", o->shmid, idx, lz_pagesrc_error(src));
+				printf("ERROR %s page %" PRIu64 ": %s\n", id, idx, lz_pagesrc_error(src));
 				goto out;
 			}
 			(*pages)++;
 			if (actual != expected && (*bad)++ < MAX_REPORTED)
-				printf("MISMATCH shmid %" PRIu64 " (%s \"%s\") page %" PRIu64 " (offset %#" PRIx64
+				printf("MISMATCH %s (%s \"%s\") page %" PRIu64 " (offset %#" PRIx64
 				       ", %u bytes): expected digest %016" PRIx64 ", actual %016" PRIx64 "\n",
-				       o->shmid, lzimg_kind_name(o->kind), o->name, idx, idx * o->page_size, o->page_size,
+				       id, lzimg_kind_name(o->kind), o->name, idx, idx * o->page_size, o->page_size,
 				       expected, actual);
 		}
 	}
@@ -277,17 +322,109 @@ static int cmd_verify(int dirfd, struct lz_image *img)
 	return 0;
 }
 
-static int cmd_index(int dirfd, const char *path)
+/* A loaded object as the writer takes it; only the runs are allocated. */
+static int obj_to_spec(const struct lz_obj *o, struct lz_obj_spec *s)
+{
+	struct lz_range *runs = calloc(o->nr_runs + 1, sizeof(*runs));
+	size_t i;
+
+	if (!runs)
+		return -ENOMEM;
+	for (i = 0; i < o->nr_runs; i++)
+		runs[i] = (struct lz_range){ .start = o->runs[i].start, .len = o->runs[i].len };
+	*s = (struct lz_obj_spec){
+		.shmid = o->shmid,
+		.kind = o->kind,
+		.name = o->name,
+		.has_sysv_key = o->has_sysv_key,
+		.sysv_key = o->sysv_key,
+		.hugetlb_flag = o->hugetlb_flag,
+		.page_size = o->page_size,
+		.size = o->size,
+		.nr_pages = o->nr_pages,
+		.nr_data_pages = o->nr_data_pages,
+		.nr_runs = o->nr_runs,
+		.runs = runs,
+		.nr_digests = o->nr_data_pages,
+		.digests = o->digests,
+		.hint_kind = o->hint_kind,
+		.nr_hint = o->nr_hint,
+		.hint = o->hint,
+		.remap_id = o->remap_id,
+		.unlinked = o->unlinked,
+		.mode = o->mode,
+		.uid = o->uid,
+		.gid = o->gid,
+		.dev = o->dev,
+		.ino = o->ino,
+		.ctime_ns = o->ctime_ns,
+		.boot_id = o->boot_id,
+		.pages_file = o->pages_file,
+		.private_mapped = o->private_mapped,
+	};
+	return 0;
+}
+
+/* The file objects of the image already in dirfd: CRIU's images don't have
+ * them (their content is in their own pages files), so index keeps them. */
+static int old_file_specs(int dirfd, const char *path, struct lz_image **old, struct lz_obj_spec **specs, size_t *nr)
 {
 	char err[LZIMG_ERRLEN] = "";
-	struct lz_image *img;
+	size_t i;
 	int ret;
 
-	ret = lzimg_write_from_criu(dirfd, err, sizeof(err));
+	ret = lzimg_load(dirfd, old, err, sizeof(err));
+	if (ret == -ENOENT)
+		return 0;
 	if (ret) {
-		fprintf(stderr, "lazyshm-img: %s: %s\n", path, err);
-		return 1;
+		fprintf(stderr, "lazyshm-img: %s: existing %s: %s (remove it to index without its file objects)\n", path,
+			LZIMG_FILE, err);
+		return ret;
 	}
+	*specs = calloc(lzimg_nr_objs(*old) + 1, sizeof(**specs));
+	if (!*specs)
+		return -ENOMEM;
+	for (i = 0; i < lzimg_nr_objs(*old); i++) {
+		const struct lz_obj *o = lzimg_obj(*old, i);
+
+		if (!lzimg_kind_is_file(o->kind))
+			continue;
+		if (obj_to_spec(o, &(*specs)[*nr]))
+			return -ENOMEM;
+		(*nr)++;
+	}
+	return 0;
+}
+
+static int write_index(int dirfd, const char *path)
+{
+	char err[LZIMG_ERRLEN] = "";
+	struct lz_obj_spec *specs = NULL;
+	struct lz_image *old = NULL;
+	size_t i, nr = 0;
+	int ret;
+
+	ret = old_file_specs(dirfd, path, &old, &specs, &nr);
+	if (ret == -ENOMEM)
+		fprintf(stderr, "lazyshm-img: %s: no memory\n", path);
+	if (!ret) {
+		ret = lzimg_write_from_criu_with(dirfd, specs, nr, err, sizeof(err));
+		if (ret)
+			fprintf(stderr, "lazyshm-img: %s: %s\n", path, err);
+	}
+	for (i = 0; i < nr; i++)
+		free((void *)specs[i].runs);
+	free(specs);
+	lzimg_free(old);
+	return ret;
+}
+
+static int cmd_index(int dirfd, const char *path)
+{
+	struct lz_image *img;
+
+	if (write_index(dirfd, path))
+		return 1;
 	img = load(dirfd, path);
 	if (!img)
 		return 1;
