@@ -24,6 +24,39 @@ static int read_bool(const char *name, bool dflt, bool *val)
 	return 0;
 }
 
+const char *lz_files_policy_name(int policy)
+{
+	switch (policy) {
+	case LZ_FILES_DEFAULT:
+		return "default";
+	case LZ_FILES_ALL:
+		return "all";
+	case LZ_FILES_NONE:
+		return "none";
+	}
+	return "unknown";
+}
+
+static int read_files_policy(int *policy)
+{
+	const char *v = getenv("LAZYSHM_FILES");
+	int p;
+
+	*policy = LZ_FILES_DEFAULT;
+	if (!v || !*v)
+		return 0;
+	for (p = LZ_FILES_DEFAULT; p <= LZ_FILES_NONE; p++) {
+		if (!strcmp(v, lz_files_policy_name(p))) {
+			*policy = p;
+			return 0;
+		}
+	}
+	pr_err("LAZYSHM_FILES=%s: expected default (every hugetlbfs file and unlinked tmpfs files), "
+	       "all (also named tmpfs files) or none\n",
+	       v);
+	return -1;
+}
+
 int lz_config_read(struct lz_config *c)
 {
 	const char *mode = getenv("LAZYSHM_MODE");
@@ -37,5 +70,7 @@ int lz_config_read(struct lz_config *c)
 			return -1;
 		}
 	}
+	if (read_files_policy(&c->files_policy))
+		return -1;
 	return read_bool("LAZYSHM_VALIDATE", true, &c->validate);
 }

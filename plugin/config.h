@@ -1,20 +1,35 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Plugin settings. CRIU plugins have no command-line options, so they are
- * read from the environment of `criu restore` / `criu lazy-pages`:
+ * read from the environment of `criu dump` / `criu restore` /
+ * `criu lazy-pages`:
  *   LAZYSHM_MODE=lazy|eager   defer shared memory (default) or not
  *   LAZYSHM_VALIDATE=1|0      check page digests before mapping (default 1)
+ *   LAZYSHM_FILES=default|all|none  (dump) which files on tmpfs/hugetlbfs
+ *                             the plugin stores itself, see lz_files_policy
  */
 #ifndef __LAZYSHM_CONFIG_H__
 #define __LAZYSHM_CONFIG_H__
 
 #include <stdbool.h>
 
+/* Which regular files on tmpfs/hugetlbfs lazyshm owns at dump. */
+enum lz_files_policy {
+	/* every file on hugetlbfs, and unlinked files on tmpfs (default) */
+	LZ_FILES_DEFAULT = 0,
+	/* also named files on tmpfs */
+	LZ_FILES_ALL = 1,
+	/* none: CRIU keeps handling them as before */
+	LZ_FILES_NONE = 2,
+};
+
 struct lz_config {
 	bool lazy;
 	bool validate;
+	int files_policy; /* enum lz_files_policy */
 };
 
 int lz_config_read(struct lz_config *c);
+const char *lz_files_policy_name(int policy);
 
 #endif /* __LAZYSHM_CONFIG_H__ */

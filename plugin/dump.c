@@ -3,17 +3,22 @@
  * Dump side of the lazyshm plugin. Runs once CRIU has written every image:
  * it reads them back (memfd.img, ipcns-shm-*.img, mm-*.img and the shmem
  * page images), digests every page that has data and writes
- * lazyshm-shmem.img atomically. A failure leaves no lazyshm image, so a
- * restore falls back to CRIU's eager path instead of trusting bad digests.
+ * lazyshm-shmem.img atomically, with the file objects files-dump.c stored
+ * during the dump. Without file objects, a failure leaves no lazyshm image,
+ * so a restore falls back to CRIU's eager path instead of trusting bad
+ * digests. With file objects the dump has failed: their content is only in
+ * lazyshm's pages files, which nothing can restore without the image.
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <time.h>
 
 #include "criu-plugin.h"
 #include "log.h"
 
 #include "dump.h"
+#include "files-dump.h"
 #include "lzimg.h"
 
 static uint64_t now_us(void)
@@ -53,21 +58,32 @@ static int log_objects(int dirfd, uint64_t t0)
 	return 0;
 }
 
+static int write_image(int dirfd)
+{
+	const struct lz_obj_spec *files = NULL;
+	size_t nr_files = lz_dump_files_specs(&files);
+	char err[LZIMG_ERRLEN] = "";
+
+	if (dirfd < 0)
+		snprintf(err, sizeof(err), "no image directory");
+	else if (!lzimg_write_from_criu_with(dirfd, files, nr_files, err, sizeof(err)))
+		return 0;
+	pr_err("dump: can't write %s: %s\n", LZIMG_FILE, err);
+	if (nr_files)
+		pr_err("dump: FAILED: the content of %zu file(s) on tmpfs/hugetlbfs (first: %s) is only in "
+		       "lazyshm-file-*.pages, which no restore can use without %s: this dump is not restorable\n",
+		       nr_files, files[0].name, LZIMG_FILE);
+	return -1;
+}
+
 int lazyshm_dump_finish(void)
 {
-	char err[LZIMG_ERRLEN] = "";
 	uint64_t t0 = now_us();
-	int dirfd, ret;
+	int dirfd = criu_get_image_dir(), ret;
 
-	dirfd = criu_get_image_dir();
-	if (dirfd < 0) {
-		pr_err("dump: no image directory\n");
+	ret = write_image(dirfd);
+	lz_dump_files_fini();
+	if (ret)
 		return -1;
-	}
-	ret = lzimg_write_from_criu(dirfd, err, sizeof(err));
-	if (ret) {
-		pr_err("dump: can't write %s: %s\n", LZIMG_FILE, err);
-		return -1;
-	}
 	return log_objects(dirfd, t0);
 }
