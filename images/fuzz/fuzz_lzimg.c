@@ -38,6 +38,11 @@ static void exercise_image(struct lz_image *img)
 		for (p = 0; p < o->nr_hint; p++)
 			if (o->hint[p].start + o->hint[p].len > o->nr_pages)
 				__builtin_trap();
+		/* A file object's pages file is a plain name in the images dir. */
+		if (lzimg_kind_is_file(o->kind) != (o->pages_file != NULL) ||
+		    (o->pages_file && (strchr(o->pages_file, '/') || o->pages_file[0] == '.')) ||
+		    (lzimg_kind_is_file(o->kind) && o->shmid != LZ_FILE_SHMID(o->remap_id)))
+			__builtin_trap();
 	}
 	lzimg_find(img, sum);
 }
