@@ -59,7 +59,7 @@ int lz_eager_restore(int imgdir, const struct lz_obj *o, int fd, uint64_t size)
 	char *map;
 	int ret;
 
-	if (lz_pagesrc_open(imgdir, o->shmid, &src, err, sizeof(err))) {
+	if (lz_pagesrc_open_obj(imgdir, o, &src, err, sizeof(err))) {
 		pr_err("%s\n", err);
 		return -EIO;
 	}

@@ -35,6 +35,8 @@ const char *lz_kind_name(int kind, uint64_t psz)
 		return huge ? "hugetlb-sysv" : "sysv";
 	case CR_SHMEM_MEMFD:
 		return huge ? "hugetlb-memfd" : "memfd";
+	case LZ_OBJ_FILE:
+		return huge ? "hugetlb-file" : "shm-file";
 	default:
 		return "unknown";
 	}
@@ -155,12 +157,24 @@ static int map_pages_image(struct lz_object *o, char *err, size_t errlen)
 	return 0;
 }
 
+/* The page source: CRIU's shmem images, or lazyshm's own pages file for files */
+static int object_open_source(struct lz_objects *t, struct lz_object *o, int imgdir, char *err, size_t errlen)
+{
+	o->digests = t->img ? lzimg_find(t->img, o->shmid) : NULL;
+	if (o->kind != LZ_OBJ_FILE)
+		return lz_pagesrc_open(imgdir, o->shmid, &o->src, err, errlen);
+	if (!o->digests) {
+		snprintf(err, errlen, "file object %#" PRIx64 " has no entry in the lazyshm image", o->shmid);
+		return -1;
+	}
+	return lz_pagesrc_open_obj(imgdir, o->digests, &o->src, err, errlen);
+}
+
 static int object_attach_images(struct lz_objects *t, struct lz_object *o, int imgdir, char *err, size_t errlen)
 {
-	if (lz_pagesrc_open(imgdir, o->shmid, &o->src, err, errlen) || map_pages_image(o, err, errlen))
+	if (object_open_source(t, o, imgdir, err, errlen) || map_pages_image(o, err, errlen))
 		return -1;
 
-	o->digests = t->img ? lzimg_find(t->img, o->shmid) : NULL;
 	if (t->img && !o->digests) {
 		snprintf(err, errlen, "shmem %#" PRIx64 " has no entry in the lazyshm image", o->shmid);
 		return -1;
@@ -377,6 +391,10 @@ static int write_run(struct lz_objects *t, struct lz_object *o, uint64_t first, 
 {
 	uint64_t off = first * o->psz, end = (first + n) * o->psz, len;
 
+	/* the last page may be partial: never grow the object */
+	if (end > o->size)
+		end = o->size;
+
 	while (off < end) {
 		if (write_segment(t, o, off, end - off, &len))
 			return -1;
@@ -414,7 +432,11 @@ int lz_object_fill(struct lz_objects *t, struct lz_object *o, uint64_t first, ui
 
 int lz_object_materialize(struct lz_object *o, uint64_t first, uint64_t n)
 {
-	if (fallocate(o->fd, 0, first * o->psz, n * o->psz) == 0)
+	uint64_t off = first * o->psz, len = n * o->psz;
+
+	if (off + len > o->size)
+		len = o->size > off ? o->size - off : 0;
+	if (!len || fallocate(o->fd, 0, off, len) == 0)
 		return 0;
 
 	pr_perror("cannot allocate dropped pages %" PRIu64 "+%" PRIu64 " of %s %#" PRIx64, first, n,

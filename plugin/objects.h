@@ -23,9 +23,12 @@ enum {
 	LZ_PAGE_REMOVED = 2, /* dropped by the application: reads as zeros */
 };
 
+/* A hugetlbfs or tmpfs file owned by lazyshm (not one of CRIU's CR_SHMEM_*) */
+#define LZ_OBJ_FILE 0x100
+
 struct lz_object {
 	uint64_t shmid;
-	int kind;	    /* CR_SHMEM_* */
+	int kind;	    /* CR_SHMEM_* or LZ_OBJ_FILE */
 	uint64_t size;	    /* bytes */
 	uint64_t psz;	    /* page size of the object */
 	uint64_t nr_pages;  /* of psz */

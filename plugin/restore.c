@@ -5,6 +5,7 @@
  * against its digests, and log why it was not lazy.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <linux/magic.h>
 #include <stdbool.h>
@@ -14,6 +15,7 @@
 
 #include "criu-plugin.h"
 #include "eager.h"
+#include "files-restore.h"
 #include "kprobe.h"
 #include "log.h"
 #include "lzimg.h"
@@ -119,6 +121,12 @@ static uint64_t hugepages_available(uint64_t psz)
 	return (v[0] > v[1] ? v[0] - v[1] : 0) + (v[2] > v[3] ? v[2] - v[3] : 0);
 }
 
+/* A named file still there as dumped keeps its pages: it is used as it is */
+static bool file_in_place(const struct lz_obj *o)
+{
+	return lzimg_kind_is_file(o->kind) && lz_file_is_dumped_one(o, AT_FDCWD, o->name);
+}
+
 /* Fail the restore up front, naming the objects, rather than with SIGBUS later */
 static int hugepages_preflight(void)
 {
@@ -132,7 +140,7 @@ static int hugepages_preflight(void)
 		for (i = 0; i < n; i++) {
 			const struct lz_obj *o = lzimg_obj(R.img, i);
 
-			if (o->page_size == sizes[j])
+			if (o->page_size == sizes[j] && !file_in_place(o))
 				need += o->nr_pages;
 		}
 		if (need <= have)
@@ -140,7 +148,7 @@ static int hugepages_preflight(void)
 		for (i = 0; i < n; i++) {
 			const struct lz_obj *o = lzimg_obj(R.img, i);
 
-			if (o->page_size == sizes[j])
+			if (o->page_size == sizes[j] && !file_in_place(o))
 				pr_err("%s %#" PRIx64 " needs %" PRIu64 " hugepages of %" PRIu64 " kB\n",
 				       lzimg_kind_name(o->kind), o->shmid, o->nr_pages, sizes[j] >> 10);
 		}
@@ -152,25 +160,11 @@ static int hugepages_preflight(void)
 	return ret;
 }
 
-/* The file mappings the plugin cannot see: say what happens to them */
-static void log_file_mappings(void)
-{
-	unsigned nr = 0;
-	char err[256];
-
-	if (lzimg_count_hugetlb_files(criu_get_image_dir(), &nr, err, sizeof(err)) || !nr)
-		return;
-	pr_info("%u MAP_SHARED mapping(s) of hugetlbfs files restored eagerly by CRIU from the files "
-		"themselves: CRIU 4.1.1 dumps only their path, so they must exist at restore\n",
-		nr);
-}
-
 int lz_restore_init(const struct lz_config *cfg)
 {
 	char err[256];
 	int ret;
 
-	log_file_mappings();
 	memset(&R, 0, sizeof(R));
 	R.cfg = cfg;
 	ret = lzimg_load(criu_get_image_dir(), &R.img, err, sizeof(err));
@@ -184,6 +178,13 @@ int lz_restore_init(const struct lz_config *cfg)
 		return -1;
 	}
 	return hugepages_preflight();
+}
+
+int lz_restore_reg_file(uint32_t id, int root, const char *path, int flags, int *out_flags)
+{
+	struct lz_restore_ctx c = { .cfg = R.cfg, .img = R.img, .imgdir = criu_get_image_dir() };
+
+	return lz_restore_file(&c, id, root, path, flags, out_flags);
 }
 
 void lz_restore_fini(void)
