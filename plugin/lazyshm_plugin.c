@@ -4,9 +4,11 @@
  *
  * This file only registers the plugin and routes each CRIU stage and hook
  * to the file that owns the concern:
- *   dump.c     (criu dump)        per-page digests of shared objects
+ *   dump.c     (criu dump)        per-page digests of shared objects;
+ *                                 files-dump.c stores owned files
  *   restore.c  (criu restore)     which objects are deferred; eager.c
- *                                 restores the others, validated
+ *                                 restores the others, validated;
+ *                                 files-restore.c recreates owned files
  *   daemon.c   (criu lazy-pages)  faults, events, prefetch, fail-stop
  */
 #include <errno.h>
@@ -15,6 +17,7 @@
 #include "criu-plugin.h"
 #include "daemon.h"
 #include "dump.h"
+#include "files-dump.h"
 #include "log.h"
 #include "restore.h"
 
@@ -47,6 +50,8 @@ static int lazyshm_plugin_init(int stage)
 		return lz_daemon_init(&cfg);
 	if (stage == CR_PLUGIN_STAGE__RESTORE)
 		return lz_restore_init(&cfg);
+	if (stage == CR_PLUGIN_STAGE__DUMP)
+		lz_dump_files_init(&cfg);
 	return 0;
 }
 
@@ -54,6 +59,8 @@ static void lazyshm_plugin_fini(int stage, int ret)
 {
 	if (stage == CR_PLUGIN_STAGE__DUMP && ret == 0 && lazyshm_dump_finish())
 		pr_err("lazyshm images were not written: restores of this dump are not validated\n");
+	if (stage == CR_PLUGIN_STAGE__DUMP)
+		lz_dump_files_fini();
 	if (stage == CR_PLUGIN_STAGE__LAZY_PAGES)
 		lz_daemon_fini(ret);
 	if (stage == CR_PLUGIN_STAGE__RESTORE)
@@ -68,6 +75,19 @@ static int lazyshm_plugin_restore_shmem_content(int fd, uint64_t shmid, uint64_t
 	return lz_restore_shmem_content(fd, shmid, size, kind, flags);
 }
 CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__RESTORE_SHMEM_CONTENT, lazyshm_plugin_restore_shmem_content)
+
+static int lazyshm_plugin_dump_reg_file(int fd, uint32_t obj_id, const char *path, const struct stat *st,
+					int64_t fs_type)
+{
+	return lz_dump_file(fd, obj_id, path, st, fs_type);
+}
+CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__DUMP_REG_FILE, lazyshm_plugin_dump_reg_file)
+
+static int lazyshm_plugin_restore_reg_file(uint32_t obj_id, int root_fd, const char *path, int flags, int *out_flags)
+{
+	return lz_restore_reg_file(obj_id, root_fd, path, flags, out_flags);
+}
+CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__RESTORE_REG_FILE, lazyshm_plugin_restore_reg_file)
 
 static int lazyshm_plugin_lazy_pages_task(int pid, int uffd)
 {
