@@ -32,6 +32,10 @@
  *   --hugetlbfs DIR  hugetlbfs mount for huge-file
  *   --shm-dir DIR    directory for shm-file (default /dev/shm)
  *   --unlink         unlink the files of file kinds right after mmap
+ *   --keep-fd        file kinds (huge-file, shm-file) keep their descriptor
+ *                    open after mmap (without it, it is closed at once);
+ *                    every task holds it, the children inherit it at fork.
+ *                    With --unlink the fd is the only path to the file.
  *   --holes          leave every page with index % 5 == 1 untouched (a hole);
  *                    verification expects zeros there
  *   --seed S         pattern seed (default 1)
@@ -47,10 +51,11 @@
  *                    then one line per region:
  *                      region <kind> bytes <b> pages <p> holes <h> OK|FAIL
  *
- *   --fd-read        tasks that hold a region's fd open (memfd-sealed)
- *                    also pread() the whole region through the fd, before
- *                    reading the mapping, and compare it the same way; the
- *                    result file gets a line "fdread <kind> bytes <b> OK|FAIL"
+ *   --fd-read        tasks that hold a region's fd open (memfd-sealed, and
+ *                    file kinds with --keep-fd) also pread() the whole
+ *                    region through the fd, before reading the mapping, and
+ *                    compare it the same way; the result file gets a line
+ *                    "fdread <kind> bytes <b> OK|FAIL"
  *   --on-usr2 LIST   on SIGUSR2 the root performs these actions, in order
  *                    (PAGE and N count the region's pages):
  *                      dontneed:KIND:PAGE:N  read and check the pages, then
@@ -83,10 +88,10 @@
  * After setup every task waits for signals (sigsuspend in a loop, so the
  * wait survives checkpoint/restore): SIGUSR1 verifies again, SIGUSR2 runs
  * --rewrite and --on-usr2, SIGTERM exits 0. The root forwards SIGTERM to its children, reaps them and removes the
- * SysV segments and the files it created. No fd stays open except stdio
- * and the memfd-sealed fd: an open memfd lets read()/write() reach the
- * pages without page tables, which is a different restore problem that
- * only memfd-sealed is meant to exercise.
+ * SysV segments and the files it created. No fd stays open except stdio,
+ * the memfd-sealed fd and, with --keep-fd, those of file kinds: an open fd
+ * lets read()/write() reach the pages without page tables, which is a
+ * different restore problem that only these are meant to exercise.
  *
  * Exit status: 0 after SIGTERM, 1 on a usage error, 2 if a region or a
  * child cannot be set up (the message names the kind and the cause).
@@ -164,7 +169,7 @@ struct region {
 	char *addr;
 	unsigned long len;
 	unsigned long pagesz;
-	int fd;	    /* memfd-sealed only, else -1 */
+	int fd;	    /* memfd-sealed, file kinds with --keep-fd, else -1 */
 	int shmid;  /* SysV only, else -1 */
 	char *path; /* file kinds, NULL once unlinked */
 	struct span spans[MAX_SPANS];
@@ -177,7 +182,7 @@ static struct {
 	unsigned long size_mb, huge_mb;
 	key_t sysv_key;
 	const char *hugetlbfs, *shm_dir, *ready, *result;
-	int unlink_files, holes, nr_children, fd_read;
+	int unlink_files, holes, nr_children, fd_read, keep_fd;
 	uint64_t seed;
 	const char *on_usr2;
 	unsigned long rewrite_step;
@@ -304,8 +309,8 @@ static int parse_num(const char *opt, const char *s, unsigned long long max, uns
 static void usage(void)
 {
 	fprintf(stderr, "usage: memkinds --kinds LIST [--size-mb N] [--huge-mb N] [--sysv-key K]\n"
-			"       [--hugetlbfs DIR] [--shm-dir DIR] [--unlink] [--holes] [--seed S]\n"
-			"       [--children N] [--ready FILE] [--result FILE] [--fd-read]\n"
+			"       [--hugetlbfs DIR] [--shm-dir DIR] [--unlink] [--keep-fd] [--holes]\n"
+			"       [--seed S] [--children N] [--ready FILE] [--result FILE] [--fd-read]\n"
 			"       [--on-usr2 ACTIONS] [--rewrite STEP] [--rewrite-task T]\n"
 			"kinds: anon memfd memfd-sealed sysv huge-anon huge-memfd huge-file huge-sysv\n"
 			"       huge1g-anon priv-huge private shm-file all-eager\n"
@@ -320,6 +325,7 @@ static const struct option long_opts[] = {
 	{ "hugetlbfs", required_argument, NULL, 'f' },
 	{ "shm-dir", required_argument, NULL, 'd' },
 	{ "unlink", no_argument, NULL, 'u' },
+	{ "keep-fd", no_argument, NULL, 'P' },
 	{ "holes", no_argument, NULL, 'o' },
 	{ "seed", required_argument, NULL, 'S' },
 	{ "children", required_argument, NULL, 'c' },
@@ -406,6 +412,9 @@ static int parse_opt(int c, const char *arg)
 		break;
 	case 'u':
 		cfg.unlink_files = 1;
+		break;
+	case 'P':
+		cfg.keep_fd = 1;
 		break;
 	case 'o':
 		cfg.holes = 1;
@@ -542,7 +551,9 @@ static int create_file(struct region *r)
 	if (fd < 0)
 		return setup_err(r, r->path);
 	ret = ftruncate(fd, r->len) ? setup_err(r, "ftruncate") : map_fd(r, fd);
-	if (close(fd) && !ret)
+	if (!ret && cfg.keep_fd)
+		r->fd = fd; /* --keep-fd: held by every task, inherited at fork */
+	else if (close(fd) && !ret)
 		ret = setup_err(r, "close");
 	if (!ret && cfg.unlink_files) {
 		if (unlink(r->path))
