@@ -24,7 +24,7 @@
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
-#include <xxhash.h>
+#include "lzdigest.h"
 
 #include "lzimg-int.h"
 #include "lzimg.h"
@@ -193,7 +193,7 @@ static int copy_pages(struct fdump *d, uint64_t first, uint64_t end)
 		if (!ret)
 			ret = put(d, d->nr_data, 0, n * LZIMG_MIN_PAGESZ);
 		for (i = 0; !ret && i < n; i++)
-			ret = add_page(d, p + i, XXH3_64bits(d->buf + i * LZIMG_MIN_PAGESZ, LZIMG_MIN_PAGESZ));
+			ret = add_page(d, p + i, LZ_XXH3_64(d->buf + i * LZIMG_MIN_PAGESZ, LZIMG_MIN_PAGESZ));
 		if (ret)
 			return ret;
 	}
@@ -248,7 +248,7 @@ static int dump_huge_page(struct fdump *d, uint64_t p)
 		ret = read_full(d, p * d->ps + done, n);
 		if (ret)
 			return ret;
-		if (XXH3_64bits_update(d->xxh, d->buf, n) != XXH_OK)
+		if (LZ_XXH3_UPDATE(d->xxh, d->buf, n) != XXH_OK)
 			return lz_seterr(d->err, d->errlen, EINVAL, "%s: xxhash update failed", d->path);
 		if (all_zero(d->buf, n))
 			continue; /* left sparse in the pages file: reads as zeros */

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <xxhash.h>
+#include "lzdigest.h"
 
 #include "lazyshm.pb-c.h"
 #include "lzimg-int.h"
@@ -48,7 +48,7 @@ struct objctx {
 
 uint64_t lz_digest(const void *buf, size_t len)
 {
-	return XXH3_64bits(buf, len);
+	return LZ_XXH3_64(buf, len);
 }
 
 const char *lzimg_kind_name(int kind)

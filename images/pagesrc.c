@@ -17,7 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <xxhash.h>
+#include "lzdigest.h"
 
 #include "pagemap.pb-c.h"
 
@@ -473,7 +473,7 @@ int lz_pagesrc_digest(struct lz_pagesrc *src, uint64_t idx, uint32_t page_size, 
 		ret = lz_pagesrc_read(src, off + done, src->scratch, n);
 		if (ret)
 			return ret;
-		if (XXH3_64bits_update(src->xxh, src->scratch, n) != XXH_OK)
+		if (LZ_XXH3_UPDATE(src->xxh, src->scratch, n) != XXH_OK)
 			return lz_seterr(src->err, sizeof(src->err), EINVAL, "xxhash: update failed");
 	}
 	*digest = XXH3_64bits_digest(src->xxh);

@@ -17,7 +17,7 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
-#include <xxhash.h>
+#include "lzdigest.h"
 
 #include "criu-plugin.h"
 #include "lzimg.h"
@@ -323,7 +323,7 @@ static int copy_huge_page(struct lz_objects *t, struct lz_object *o, uint64_t id
 			memcpy(dst + off, o->img + foff, len);
 		else
 			memset(dst + off, 0, len);
-		if (check && XXH3_64bits_update(t->xxh, dst + off, len) != XXH_OK)
+		if (check && LZ_XXH3_UPDATE(t->xxh, dst + off, len) != XXH_OK)
 			return -1;
 		off += len;
 	}

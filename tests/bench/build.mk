@@ -15,6 +15,6 @@ $(BENCH_BIN)/benchrun: tests/bench/benchrun.c
 
 $(BENCH_BIN)/micro: $(BENCH_MICRO_SRCS) tests/bench/micro.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests/bench $(BENCH_MICRO_SRCS) -o $@ -lxxhash -lpthread
+	$(CC) $(CFLAGS) -Itests/bench -Iimages $(BENCH_MICRO_SRCS) -o $@ -lxxhash -lpthread
 
 BUILD_TARGETS += $(BENCH_PROGS)

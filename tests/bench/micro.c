@@ -15,7 +15,7 @@
  *                 allocation + zeroing + copy: what prefetch writes into)
  *   pread_bw      pread() of a file in page cache, into a pre-faulted
  *                 buffer and into a fresh shmem/hugetlb mapping, per chunk
- *   xxh3_bw       XXH3_64bits (page digest validation)
+ *   xxh3_bw       XXH3_64bits, runtime-dispatched as lazyshm uses it (page digest validation)
  *
  * Usage: micro --file PATH [--quick]; PATH is a scratch file on the images'
  * filesystem (created, removed at the end). 2M tests need ~200 free 2M
@@ -29,7 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <xxhash.h>
+#include "lzdigest.h"
 
 #include "micro.h"
 
@@ -77,7 +77,7 @@ static int bw_xxh3(void)
 	for (i = 0; i < 3; i++) {
 		t = mb_now_ns();
 		for (off = 0; off < BW_SIZE; off += 4096)
-			sum += XXH3_64bits(a + off, 4096);
+			sum += LZ_XXH3_64(a + off, 4096);
 		t = mb_now_ns() - t;
 		best = t < best ? t : best;
 	}
