@@ -465,3 +465,41 @@ lz_img_count() { grep -cE "$(_lz_img_name_re "$2")" "$1/img-show.txt"; }
 lz_img_data_pages() {
 	grep -A1 -E "$(_lz_img_name_re "$2")" "$1/img-show.txt" | sed -n 's/.* pages), \([0-9]*\) with data.*/\1/p' | head -1
 }
+
+# ---- helpers of the restore refusal tests (69; 66 does the same inline) ----
+
+# lz_no_task_ran DIR: after a failed restore into DIR, no task of the
+# dumped tree (DIR/ready) is alive and none wrote a result file
+lz_no_task_ran() {
+	local dir=$1 alive
+	sleep 0.5
+	alive=$(lz_tree_alive "$dir")
+	[ -z "$alive" ] || {
+		lz_log "restored tasks run after a failed restore: $alive"
+		return 1
+	}
+	! ls "$dir"/res.* >/dev/null 2>&1 || {
+		lz_log "a task resumed and wrote $(ls "$dir"/res.* | head -1)"
+		return 1
+	}
+}
+
+# lz_restore_reset DIR TAG: make DIR ready for another restore after a
+# failed one: kill the lazy-pages daemon of that attempt (DIR/lazy.pid) and
+# wait until it is gone, keep its logs as DIR/TAG-restore.log and
+# DIR/TAG-lazy.log, remove the pid files
+lz_restore_reset() {
+	local dir=$1 tag=$2 p f
+	p=$(cat "$dir/lazy.pid" 2>/dev/null)
+	if [ -n "$p" ]; then
+		kill -9 "$p" 2>/dev/null && lz_log "killed the lazy-pages daemon $p of the failed attempt"
+		lz_wait_gone "$p" 10 || {
+			lz_log "the lazy-pages daemon $p of the failed attempt does not exit"
+			return 1
+		}
+	fi
+	for f in restore.log lazy.log; do
+		[ ! -e "$dir/$f" ] || mv "$dir/$f" "$dir/$tag-$f"
+	done
+	rm -f "$dir/lazy.pid" "$dir/restored.pid"
+}
