@@ -204,8 +204,10 @@ static void json_obj(const struct lz_obj *o, int last)
 	size_t i;
 	uint64_t k;
 
-	printf("    {\n      \"shmid\": %" PRIu64 ",\n      \"kind\": \"%s\",\n      \"name\": ", o->shmid,
-	       lzimg_kind_name(o->kind));
+	/* shmid as a number, and exactly as a string: JSON readers round above 2^53 (file objects) */
+	printf("    {\n      \"shmid\": %" PRIu64 ",\n      \"shmid_hex\": \"%#" PRIx64 "\",\n      \"kind\": \"%s\",\n"
+	       "      \"name\": ",
+	       o->shmid, o->shmid, lzimg_kind_name(o->kind));
 	json_str(o->name);
 	if (o->has_sysv_key)
 		printf(",\n      \"sysv_key\": %u", o->sysv_key);
