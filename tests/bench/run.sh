@@ -21,6 +21,13 @@
 # once; every restore reads that image from the page cache.
 set -uo pipefail
 
+# Descriptors inherited from make or a terminal would be inherited by the
+# workload, and criu dump fails on a descriptor whose mount it cannot see
+# (always so after the mount namespace below): keep only 0-2.
+for fd in $(ls /proc/$$/fd); do
+	[ "$fd" -gt 2 ] 2>/dev/null && eval "exec $fd>&-" 2>/dev/null
+done
+
 # CRIU caches its kernel probe in /run/criu.kdat only when /run is a tmpfs,
 # as it is on systemd hosts. On a machine whose /run is a disk (this VM)
 # every criu call probes the kernel again (~40 ms of each restore): bench
