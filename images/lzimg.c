@@ -5,9 +5,14 @@
  * without further checks. Never trusts a length or a count from the file.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include "lzdigest.h"
 
 #include "lazyshm.pb-c.h"
@@ -26,6 +31,7 @@ _Static_assert((int)LZ_DIGEST_XXH3_64 == (int)LAZYSHM_DIGEST_ALGO__XXH3_64, "alg
 _Static_assert((int)LZ_HINT_ACCESS_ORDER == (int)LAZYSHM_HINT_KIND__HINT_ACCESS_ORDER, "hint");
 
 struct lz_image {
+	bool meta; /* loaded without the digests (lzimg_load_meta) */
 	LazyshmHead *head;
 	size_t nr_objs;
 	LazyshmObject **msgs; /* owned protobuf messages, in file order */
@@ -35,6 +41,7 @@ struct lz_image {
 
 /* The error context of one object being validated. */
 struct objctx {
+	bool meta;
 	const char *fname;
 	size_t index;
 	uint64_t shmid;
@@ -224,7 +231,7 @@ static int build_runs(struct objctx *c, const LazyshmObject *m, struct lz_obj *o
 	if (total != m->nr_data_pages)
 		return OBJERR(c, "data runs cover %llu pages but nr_data_pages says %llu", (unsigned long long)total,
 			      (unsigned long long)m->nr_data_pages);
-	if (m->n_digests != total)
+	if (m->n_digests != total && !c->meta)
 		return OBJERR(c, "%zu digests for %llu pages with data (%s)", m->n_digests, (unsigned long long)total,
 			      m->n_digests > total ? "more digests than pages" : "digests missing");
 	if (m->n_data_runs) {
@@ -241,7 +248,7 @@ static int build_runs(struct objctx *c, const LazyshmObject *m, struct lz_obj *o
 	o->nr_data_pages = total;
 	o->nr_runs = m->n_data_runs / 2;
 	o->runs = runs;
-	o->digests = m->digests;
+	o->digests = c->meta ? NULL : m->digests;
 	return 0;
 }
 
@@ -309,9 +316,85 @@ static int parse_head(struct lz_cursor *cur, LazyshmHead **out, char *err, size_
 	return 0;
 }
 
+static int read_varint(const uint8_t *p, size_t len, size_t *pos, uint64_t *v)
+{
+	unsigned shift;
+
+	for (*v = 0, shift = 0; *pos < len && shift < 64; shift += 7) {
+		uint8_t b = p[(*pos)++];
+
+		*v |= (uint64_t)(b & 0x7f) << shift;
+		if (!(b & 0x80))
+			return 0;
+	}
+	return -1;
+}
+
+/*
+ * Copy a lazyshm_object message without its digests (field 10): a restore
+ * that defers everything needs only the geometry, and decoding 8 bytes per
+ * page of a big object would be most of the resume time. Malformed input
+ * is copied as it is, for the decoder to refuse.
+ */
+static size_t strip_digests(const uint8_t *msg, size_t len, uint8_t *out)
+{
+	size_t pos = 0, start, o = 0;
+	uint64_t key, n;
+
+	while (pos < len) {
+		start = pos;
+		if (read_varint(msg, len, &pos, &key))
+			goto rest;
+		switch (key & 7) {
+		case 0:
+			if (read_varint(msg, len, &pos, &n))
+				goto rest;
+			break;
+		case 1:
+			pos += 8;
+			break;
+		case 2:
+			if (read_varint(msg, len, &pos, &n) || n > len - pos)
+				goto rest;
+			pos += n;
+			break;
+		case 5:
+			pos += 4;
+			break;
+		default:
+			goto rest;
+		}
+		if (pos > len)
+			goto rest;
+		if ((key >> 3) != 10) {
+			memcpy(out + o, msg + start, pos - start);
+			o += pos - start;
+		}
+	}
+	return o;
+rest:
+	memcpy(out + o, msg + start, len - start);
+	return o + len - start;
+}
+
+static LazyshmObject *unpack_obj(bool meta, const uint8_t *msg, size_t mlen)
+{
+	LazyshmObject *m;
+	uint8_t *tmp;
+
+	if (!meta)
+		return lazyshm_object__unpack(NULL, mlen, msg);
+	tmp = malloc(mlen ? mlen : 1);
+	if (!tmp)
+		return NULL;
+	m = lazyshm_object__unpack(NULL, strip_digests(msg, mlen, tmp), tmp);
+	free(tmp);
+	return m;
+}
+
 static int parse_obj(struct lz_cursor *cur, struct lz_image *img, size_t i, char *err, size_t errlen)
 {
-	struct objctx c = { .fname = cur->fname, .index = i, .err = err, .errlen = errlen };
+	struct objctx c = { .meta = img->meta, .fname = cur->fname, .index = i, .err = err, .errlen = errlen };
 	const uint8_t *msg;
 	size_t mlen;
 	int ret;
@@ -322,7 +405,7 @@ static int parse_obj(struct lz_cursor *cur, struct lz_image *img, size_t i, char
 				 img->nr_objs);
 	if (ret < 0)
 		return ret;
-	img->msgs[i] = lazyshm_object__unpack(NULL, mlen, msg);
+	img->msgs[i] = unpack_obj(img->meta, msg, mlen);
 	if (!img->msgs[i])
 		return lz_seterr(err, errlen, EINVAL, "%s: object #%zu does not decode (corrupt entry of %zu bytes)",
 				 cur->fname, i, mlen);
@@ -384,7 +467,8 @@ static int parse_file_header(struct lz_cursor *cur, char *err, size_t errlen)
 	return 0;
 }
 
-int lzimg_parse(const void *buf, size_t len, const char *fname, struct lz_image **out, char *err, size_t errlen)
+static int parse(bool meta, const void *buf, size_t len, const char *fname, struct lz_image **out, char *err,
+		 size_t errlen)
 {
 	struct lz_cursor cur = { .buf = buf, .len = len, .pos = 0, .fname = fname ? fname : LZIMG_FILE };
 	struct lz_image *img;
@@ -397,6 +481,7 @@ int lzimg_parse(const void *buf, size_t len, const char *fname, struct lz_image 
 	img = calloc(1, sizeof(*img));
 	if (!img)
 		return lz_seterr(err, errlen, ENOMEM, "%s: no memory", cur.fname);
+	img->meta = meta;
 	ret = parse_head(&cur, &img->head, err, errlen);
 	if (ret)
 		goto fail;
@@ -419,6 +504,41 @@ int lzimg_parse(const void *buf, size_t len, const char *fname, struct lz_image 
 	return 0;
 fail:
 	lzimg_free(img);
+	return ret;
+}
+
+int lzimg_parse(const void *buf, size_t len, const char *fname, struct lz_image **out, char *err, size_t errlen)
+{
+	return parse(false, buf, len, fname, out, err, errlen);
+}
+
+int lzimg_parse_meta(const void *buf, size_t len, const char *fname, struct lz_image **out, char *err,
+		     size_t errlen)
+{
+	return parse(true, buf, len, fname, out, err, errlen);
+}
+
+int lzimg_load_meta(int dirfd, struct lz_image **out, char *err, size_t errlen)
+{
+	struct stat st;
+	void *map;
+	int fd, ret;
+
+	fd = openat(dirfd, LZIMG_FILE, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return lz_seterr(err, errlen, errno, "%s: can't open: %s", LZIMG_FILE, strerror(errno));
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > LZIMG_MAX_FILE || !st.st_size) {
+		close(fd);
+		return lz_seterr(err, errlen, EINVAL, "%s: not a regular file of 1 to %llu bytes", LZIMG_FILE,
+				 (unsigned long long)LZIMG_MAX_FILE);
+	}
+	/* mapped, not read: no copy of the digests it skips */
+	map = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (map == MAP_FAILED)
+		return lz_seterr(err, errlen, errno, "%s: can't map: %s", LZIMG_FILE, strerror(errno));
+	ret = lzimg_parse_meta(map, st.st_size, LZIMG_FILE, out, err, errlen);
+	munmap(map, st.st_size);
 	return ret;
 }
 
@@ -496,6 +616,9 @@ const struct lz_obj *lzimg_find(const struct lz_image *img, uint64_t shmid)
 int lzimg_page_digest(const struct lz_obj *o, uint64_t idx, uint64_t *digest)
 {
 	size_t lo = 0, hi = o->nr_runs;
+
+	if (!o->digests && o->nr_data_pages)
+		return -EINVAL; /* loaded with lzimg_load_meta() */
 
 	/* Find the last run starting at or before idx. */
 	while (lo < hi) {

@@ -113,6 +113,12 @@ struct lz_image;
 /* Load DIR/lazyshm-shmem.img. 0; -ENOENT if there is none; -EINVAL for a
  * malformed image, -EIO/-ENOMEM/... otherwise, with err filled. */
 int lzimg_load(int dirfd, struct lz_image **out, char *err, size_t errlen);
+/* Same without the page digests (lz_obj.digests is NULL, nr_data_pages and
+ * runs are set): for restores that need only each object's geometry; the
+ * file is mapped, not read, and the digests are never decoded. */
+int lzimg_load_meta(int dirfd, struct lz_image **out, char *err, size_t errlen);
+int lzimg_parse_meta(const void *buf, size_t len, const char *fname, struct lz_image **out, char *err,
+		     size_t errlen);
 /* Same with another file name (relative to dirfd, or absolute). */
 int lzimg_load_file(int dirfd, const char *name, struct lz_image **out, char *err, size_t errlen);
 /* Same from memory; fname only names the source in error texts. */
@@ -124,7 +130,8 @@ const struct lz_obj *lzimg_find(const struct lz_image *img, uint64_t shmid); /* 
 uint64_t lzimg_nr_digests(const struct lz_image *img);
 
 /* Expected digest of page idx (page_size units): 1 and *digest if the page
- * has data, 0 if it is a hole (or beyond the object). O(log runs). */
+ * has data, 0 if it is a hole (or beyond the object), -EINVAL if the image
+ * was loaded without digests. O(log runs). */
 int lzimg_page_digest(const struct lz_obj *o, uint64_t idx, uint64_t *digest);
 /* XXH3_64bits, the only algorithm so far. */
 uint64_t lz_digest(const void *buf, size_t len);

@@ -59,6 +59,10 @@ int lz_eager_restore(int imgdir, const struct lz_obj *o, int fd, uint64_t size)
 	char *map;
 	int ret;
 
+	if (o->nr_data_pages && !o->digests) {
+		pr_err("%s %#" PRIx64 ": its digests are not loaded\n", lzimg_kind_name(o->kind), o->shmid);
+		return -EINVAL;
+	}
 	if (lz_pagesrc_open_obj(imgdir, o, &src, err, sizeof(err))) {
 		pr_err("%s\n", err);
 		return -EIO;

@@ -362,7 +362,7 @@ int lz_restore_file(const struct lz_restore_ctx *c, uint32_t id, int root, const
 		return fd;
 	}
 	pr_info("file %s restored eagerly: %s\n", o->name, why);
-	if (o->nr_data_pages && lz_eager_restore(c->imgdir, o, fd, o->size)) {
+	if (o->nr_data_pages && (!(o = c->full_obj(o->shmid)) || lz_eager_restore(c->imgdir, o, fd, o->size))) {
 		close(fd);
 		return -EIO;
 	}

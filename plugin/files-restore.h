@@ -12,8 +12,10 @@ struct lz_obj;
 
 struct lz_restore_ctx {
 	const struct lz_config *cfg;
-	const struct lz_image *img;
+	const struct lz_image *img; /* geometry only */
 	int imgdir;
+	/* the object with its digests, for an eager restore; NULL on error */
+	const struct lz_obj *(*full_obj)(uint64_t shmid);
 };
 
 /* RESTORE_REG_FILE: a descriptor of file object @id at @path (relative to

@@ -29,7 +29,8 @@
  */
 struct lz_restore {
 	const struct lz_config *cfg;
-	struct lz_image *img; /* NULL: dumped without the plugin */
+	struct lz_image *img;  /* geometry only; NULL: dumped without the plugin */
+	struct lz_image *full; /* with the digests, loaded for the first eager object */
 };
 
 static struct lz_restore R;
@@ -76,6 +77,25 @@ static int try_defer(int fd, uint64_t shmid, uint64_t size, int kind, int flags,
 	return lz_registry_offer(criu_get_image_dir(), fd, shmid, size, kind, why, len) == 1;
 }
 
+/*
+ * The object with its digests, for an eager restore. The restore loads only
+ * the geometry up front (a deferred object needs nothing more, and decoding
+ * the digests of a big image would be most of the resume time).
+ */
+static const struct lz_obj *full_obj(uint64_t shmid)
+{
+	char err[LZIMG_ERRLEN];
+
+	if (!R.img)
+		return NULL;
+	if (!R.full && lzimg_load(criu_get_image_dir(), &R.full, err, sizeof(err))) {
+		pr_err("%s\n", err);
+		R.full = NULL;
+		return NULL;
+	}
+	return lzimg_find(R.full, shmid);
+}
+
 int lz_restore_shmem_content(int fd, uint64_t shmid, uint64_t size, int kind, int flags)
 {
 	const struct lz_obj *o = R.img ? lzimg_find(R.img, shmid) : NULL;
@@ -94,6 +114,9 @@ int lz_restore_shmem_content(int fd, uint64_t shmid, uint64_t size, int kind, in
 	}
 	if (!R.cfg->validate)
 		return -ENOTSUP;
+	o = full_obj(shmid);
+	if (!o)
+		return -EIO;
 	return lz_eager_restore(criu_get_image_dir(), o, fd, size);
 }
 
@@ -167,7 +190,7 @@ int lz_restore_init(const struct lz_config *cfg)
 
 	memset(&R, 0, sizeof(R));
 	R.cfg = cfg;
-	ret = lzimg_load(criu_get_image_dir(), &R.img, err, sizeof(err));
+	ret = lzimg_load_meta(criu_get_image_dir(), &R.img, err, sizeof(err));
 	if (ret == -ENOENT) {
 		pr_warn("no lazyshm image: shared memory is restored by CRIU, eagerly and unvalidated\n");
 		R.img = NULL;
@@ -182,7 +205,7 @@ int lz_restore_init(const struct lz_config *cfg)
 
 int lz_restore_reg_file(uint32_t id, int root, const char *path, int flags, int *out_flags)
 {
-	struct lz_restore_ctx c = { .cfg = R.cfg, .img = R.img, .imgdir = criu_get_image_dir() };
+	struct lz_restore_ctx c = { .cfg = R.cfg, .img = R.img, .imgdir = criu_get_image_dir(), .full_obj = full_obj };
 
 	return lz_restore_file(&c, id, root, path, flags, out_flags);
 }
@@ -191,5 +214,7 @@ void lz_restore_fini(void)
 {
 	if (R.img)
 		lzimg_free(R.img);
-	R.img = NULL;
+	if (R.full)
+		lzimg_free(R.full);
+	R.img = R.full = NULL;
 }

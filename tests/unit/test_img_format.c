@@ -185,6 +185,49 @@ static void test_write_load_missing(void **state)
 	rm_dir(dir);
 }
 
+static void file_specs(struct lz_obj_spec s[3]);
+
+/* The geometry-only load: same objects, runs and files fields, no digests */
+static void test_load_meta(void **state)
+{
+	struct lz_image *full = NULL, *meta = NULL;
+	char err[LZIMG_ERRLEN] = "";
+	struct lz_obj_spec s[3];
+	char *dir = mkdtemp_dir();
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+	uint64_t d;
+	size_t i;
+
+	assert_true(dfd >= 0);
+	assert_int_equal(lzimg_load_meta(dfd, &meta, err, sizeof(err)), -ENOENT);
+	file_specs(s);
+	assert_int_equal(lzimg_write(dfd, s, 3, err, sizeof(err)), 0);
+	assert_int_equal(lzimg_load(dfd, &full, err, sizeof(err)), 0);
+	assert_int_equal(lzimg_load_meta(dfd, &meta, err, sizeof(err)), 0);
+	assert_int_equal(lzimg_nr_objs(meta), lzimg_nr_objs(full));
+	assert_int_equal(lzimg_nr_digests(meta), lzimg_nr_digests(full));
+	for (i = 0; i < lzimg_nr_objs(full); i++) {
+		const struct lz_obj *f = lzimg_obj(full, i), *m = lzimg_obj(meta, i);
+
+		assert_true(f->shmid == m->shmid);
+		assert_int_equal(f->kind, m->kind);
+		assert_true(f->size == m->size && f->nr_pages == m->nr_pages);
+		assert_true(f->nr_data_pages == m->nr_data_pages);
+		assert_int_equal(f->nr_runs, m->nr_runs);
+		assert_memory_equal(f->runs, m->runs, f->nr_runs * sizeof(*f->runs));
+		assert_string_equal(f->name, m->name);
+		assert_int_equal(f->unlinked, m->unlinked);
+		assert_true(f->ino == m->ino && f->ctime_ns == m->ctime_ns);
+		assert_null(m->digests);
+		if (m->nr_data_pages)
+			assert_int_equal(lzimg_page_digest(m, m->runs[0].start, &d), -EINVAL);
+	}
+	lzimg_free(full);
+	lzimg_free(meta);
+	close(dfd);
+	rm_dir(dir);
+}
+
 static void test_truncated(void **state)
 {
 	struct lz_obj_spec s[2];
@@ -586,6 +629,7 @@ int main(void)
 		cmocka_unit_test(test_digest_known_answer),
 		cmocka_unit_test(test_file_round_trip),
 		cmocka_unit_test(test_file_refused),
+		cmocka_unit_test(test_load_meta),
 	};
 
 	return cmocka_run_group_tests_name("img_format", tests, NULL, NULL);
