@@ -13,26 +13,26 @@
 #include <inttypes.h>
 #include <linux/userfaultfd.h>
 #include <stdbool.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <unistd.h>
 
 #include "criu-plugin.h"
 #include "daemon.h"
 #include "guardian.h"
 #include "log.h"
 #include "objects.h"
+#include "prefetch.h"
 #include "registry.h"
 #include "stats.h"
 #include "tasks.h"
 #include "uffd-compat.h"
 
-#define FAULT_AROUND   (64 << 10)
-/*
- * The daemon is single-threaded: a fault waits for the chunk in progress,
- * so chunks stay small (one 2M page, or 1 MiB of 4K pages).
- */
-#define PREFETCH_CHUNK (1 << 20)
+#define FAULT_AROUND (64 << 10)
+/* Longest sleep between two looks at the prefetch queue */
+#define IDLE_WAIT_MS 10
 
 struct lz_daemon {
 	bool active;
@@ -44,7 +44,7 @@ struct lz_daemon {
 	struct lz_guardian guard;
 	struct lz_task *tasks;
 	struct lz_stats *stats;
-	size_t cursor; /* object being prefetched */
+	struct lz_prefetch pf; /* started when the restore has finished */
 };
 
 static struct lz_daemon D;
@@ -173,6 +173,7 @@ void lz_daemon_fini(int ret)
 
 	if (!D.active)
 		return;
+	lz_prefetch_stop(&D.pf);
 	lz_registry_stop(D.reg);
 	if (ret == 0 && (D.resident || !lz_objects_count(&D.objs))) {
 		lz_stats_summary(D.stats, &D.objs, D.imgdir);
@@ -203,15 +204,42 @@ int lz_daemon_task(int pid, int uffd)
 	return lz_guardian_watch(&D.guard, pid, uffd) ? -EIO : 0;
 }
 
+/*
+ * Map the FILLED pages among [first, first+n) of the range's object into
+ * the task, in runs. Pages not FILLED are never mapped: their content is
+ * not there yet (or is being written).
+ */
+static int continue_filled(struct lz_task *t, struct lz_range *r, uint64_t first, uint64_t n)
+{
+	struct lz_object *o = r->obj;
+	uint64_t psz = o->psz, lo = r->off / psz, hi = (r->off + (r->end - r->start)) / psz, p, run;
+
+	lo = lo > first ? lo : first;
+	hi = hi < first + n ? hi : first + n;
+	for (p = lo; p < hi; p += run) {
+		run = 1;
+		if (lz_page_state(o, p) != LZ_PAGE_FILLED)
+			continue;
+		while (p + run < hi && lz_page_state(o, p + run) == LZ_PAGE_FILLED)
+			run++;
+		if (task_continue(t, r->start + p * psz - r->off, run * psz, psz))
+			return -1;
+	}
+	return 0;
+}
+
 /* Populate the faulting page if needed, then map it into the task */
 static int serve_fault(struct lz_task *t, struct lz_range *r, uint64_t page, uint64_t flags)
 {
 	struct lz_object *o = r->obj;
 	uint64_t addr = r->start + (page * o->psz - r->off);
 	bool missing = !(flags & UFFD_PAGEFAULT_FLAG_MINOR);
+	int state = lz_page_state(o, page);
 
-	if (o->state[page] == LZ_PAGE_UNFILLED) {
-		if (lz_object_fill(&D.objs, o, page, 1, true))
+	/* the prefetch thread goes on after what the fault-around maps */
+	__atomic_store_n(&o->hint, page + 1 + FAULT_AROUND / o->psz, __ATOMIC_RELEASE);
+	if (state == LZ_PAGE_UNFILLED || state == LZ_PAGE_FILLING) {
+		if (lz_object_fill(&D.objs, o, page, 1, LZ_FILL_FAULT | LZ_FILL_WAIT))
 			return -1;
 	} else if (missing && lz_object_materialize(o, page, 1)) {
 		return -1;
@@ -226,27 +254,23 @@ static int serve_fault(struct lz_task *t, struct lz_range *r, uint64_t page, uin
 /*
  * Once the faulting thread runs again, map the pages that follow it in
  * the same range: a task that touched one page is likely to touch the
- * next ones, and each fault costs ~100x a plain touch.
+ * next ones, and each fault costs ~100x a plain touch. Pages the prefetch
+ * thread is filling are left to it.
  */
 static int fault_around(struct lz_task *t, struct lz_range *r, uint64_t page)
 {
 	struct lz_object *o = r->obj;
-	uint64_t psz = o->psz, n = FAULT_AROUND / psz, addr;
+	uint64_t psz = o->psz, n = FAULT_AROUND / psz;
 
-	if (n < 2 || o->state[page] != LZ_PAGE_FILLED)
+	if (n < 2 || lz_page_state(o, page) != LZ_PAGE_FILLED)
 		return 0;
 	page++;
 	n--;
-	addr = r->start + (page * psz - r->off);
-	if (addr >= r->end || page >= o->nr_pages)
-		return 0;
-	if (addr + n * psz > r->end)
-		n = (r->end - addr) / psz;
 	if (page + n > o->nr_pages)
-		n = o->nr_pages - page;
-	if (lz_object_fill(&D.objs, o, page, n, true))
-		return -1;
-	return task_continue(t, addr, n * psz, psz);
+		n = o->nr_pages > page ? o->nr_pages - page : 0;
+	if (!n || lz_object_fill(&D.objs, o, page, n, LZ_FILL_FAULT))
+		return n ? -1 : 0;
+	return continue_filled(t, r, page, n);
 }
 
 int lz_daemon_fault(int pid, int uffd, uint64_t address, uint64_t flags)
@@ -304,7 +328,7 @@ static bool task_covers(struct lz_task *t, uint64_t start, uint64_t end)
 }
 
 /* The application dropped [start, end): its unpopulated pages stay zero */
-static void task_remove(struct lz_task *t, uint64_t start, uint64_t end)
+static int task_remove(struct lz_task *t, uint64_t start, uint64_t end)
 {
 	size_t i;
 
@@ -318,9 +342,10 @@ static void task_remove(struct lz_task *t, uint64_t start, uint64_t end)
 			continue;
 		first = (r->off + (s - r->start) + psz - 1) / psz;
 		last = (r->off + (e - r->start)) / psz;
-		if (last > first)
-			lz_object_remove(r->obj, first, last - first);
+		if (last > first && lz_object_remove(&D.objs, r->obj, first, last - first))
+			return -1;
 	}
+	return 0;
 }
 
 int lz_daemon_event(int pid, int uffd, int event, uint64_t a, uint64_t b, uint64_t c)
@@ -344,9 +369,8 @@ int lz_daemon_event(int pid, int uffd, int event, uint64_t a, uint64_t b, uint64
 		ret = task_fork(t, (int)a);
 		break;
 	case UFFD_EVENT_REMOVE:
-		if (task_ready(t))
+		if (task_ready(t) || task_remove(t, a, b))
 			return -EIO;
-		task_remove(t, a, b);
 		/* ours alone: keep it registered (unregistering splits the VMA) */
 		if (task_covers(t, a, b))
 			return task_retry(t) ? -EIO : 1;
@@ -365,62 +389,90 @@ int lz_daemon_event(int pid, int uffd, int event, uint64_t a, uint64_t b, uint64
 	return ret ? -EIO : 0;
 }
 
-/* Map pages [first, first+n) of @o into every task that maps them */
+/* Map the FILLED pages of [first, first+n) of @o into every task that maps them */
 static int continue_everywhere(struct lz_object *o, uint64_t first, uint64_t n)
 {
-	uint64_t lo = first * o->psz, hi = (first + n) * o->psz;
 	struct lz_task *t;
 	size_t i;
 
 	for (t = D.tasks; t; t = t->next) {
 		if (t->gone || task_ready(t) || task_retry(t))
 			continue;
-		for (i = 0; i < t->nr; i++) {
-			struct lz_range *r = &t->ranges[i];
-			uint64_t s = r->off > lo ? r->off : lo;
-			uint64_t e = r->off + (r->end - r->start);
-
-			e = e < hi ? e : hi;
-			if (r->obj != o || s >= e)
-				continue;
-			if (task_continue(t, r->start + (s - r->off), e - s, o->psz))
+		for (i = 0; i < t->nr; i++)
+			if (t->ranges[i].obj == o && continue_filled(t, &t->ranges[i], first, n))
 				return -1;
-		}
 	}
 	return 0;
 }
 
-/* One chunk of background work: 1 if more is left, 0 when all is resident */
-static int prefetch_chunk(void)
+/* Map every chunk the prefetch thread has completed */
+static int drain_prefetched(void)
 {
-	size_t nr = lz_objects_count(&D.objs);
-	struct lz_object *o;
-	uint64_t n;
+	struct lz_chunk c;
 
-	while (D.cursor < nr) {
-		o = lz_objects_get(&D.objs, D.cursor);
-		while (o->next < o->nr_pages && o->state[o->next] != LZ_PAGE_UNFILLED)
-			o->next++;
-		if (o->next >= o->nr_pages) {
-			D.cursor++;
-			continue;
-		}
-		n = o->psz < PREFETCH_CHUNK ? PREFETCH_CHUNK / o->psz : 1;
-		if (o->next + n > o->nr_pages)
-			n = o->nr_pages - o->next;
-		if (lz_object_fill(&D.objs, o, o->next, n, false) || continue_everywhere(o, o->next, n))
+	while (lz_prefetch_pop(&D.pf, &c))
+		if (c.obj && continue_everywhere(c.obj, c.first, c.n))
 			return -1;
-		o->next += n;
-		lz_stats_progress(D.stats, &D.objs);
-		return 1;
-	}
 	return 0;
+}
+
+/*
+ * Nothing to do until a task faults or the prefetch thread completes a
+ * chunk: sleep on both (at most IDLE_WAIT_MS, so that lazy-pages' own
+ * work for private memory is not held up) instead of spinning on a CPU
+ * the application and the prefetch thread need.
+ */
+static void wait_activity(void)
+{
+	struct pollfd *p;
+	struct lz_task *t;
+	uint64_t v;
+	nfds_t n = 1;
+
+	for (t = D.tasks; t; t = t->next)
+		n++;
+	p = calloc(n, sizeof(*p));
+	if (!p)
+		return;
+	p[0] = (struct pollfd){ .fd = D.pf.efd, .events = POLLIN };
+	for (n = 1, t = D.tasks; t; t = t->next)
+		if (!t->gone)
+			p[n++] = (struct pollfd){ .fd = t->uffd, .events = POLLIN };
+	if (poll(p, n, IDLE_WAIT_MS) > 0 && (p[0].revents & POLLIN) && read(D.pf.efd, &v, sizeof(v)) < 0 &&
+	    errno != EAGAIN)
+		pr_perror("prefetch eventfd");
+	free(p);
+}
+
+/*
+ * Once the prefetch thread has exited, every page should be FILLED or
+ * REMOVED. Fill and map here whatever is not (a page a fault had claimed
+ * while the thread passed by is done by then): 1 if all is, 0, or -1.
+ */
+static int all_done(void)
+{
+	size_t i, nr = lz_objects_count(&D.objs);
+	int done = 1;
+
+	for (i = 0; i < nr; i++) {
+		struct lz_object *o = lz_objects_get(&D.objs, i);
+		bool left;
+
+		pthread_mutex_lock(&D.objs.state_lock);
+		left = o->nr_done != o->nr_pages;
+		pthread_mutex_unlock(&D.objs.state_lock);
+		if (!left)
+			continue;
+		if (lz_object_fill(&D.objs, o, 0, o->nr_pages, LZ_FILL_WAIT) ||
+		    continue_everywhere(o, 0, o->nr_pages))
+			return -1;
+		done = 0;
+	}
+	return done;
 }
 
 int lz_daemon_idle(int restored)
 {
-	int ret;
-
 	if (!D.active)
 		return -ENOTSUP;
 	if (!restored || D.resident)
@@ -428,14 +480,28 @@ int lz_daemon_idle(int restored)
 	if (!D.restored) {
 		D.restored = true;
 		D.stats->t_restored = lz_now_ns();
+		if (lz_prefetch_start(&D.pf, &D.objs))
+			return -EIO;
 	}
-	ret = prefetch_chunk();
-	if (ret < 0)
+	if (drain_prefetched())
 		return -EIO;
-	if (ret == 0) {
+	if (lz_prefetch_failed(&D.pf)) {
+		pr_err("the prefetch thread could not fill a page: stopping\n");
+		return -EIO;
+	}
+	if (lz_prefetch_finished(&D.pf)) {
+		int done = drain_prefetched() ? -1 : all_done();
+
+		if (done < 0)
+			return -EIO;
+		if (!done)
+			return 1;
 		D.resident = true;
 		D.stats->t_resident = lz_now_ns();
 		pr_info("every lazily restored page is populated\n");
+		return 0;
 	}
-	return ret;
+	lz_stats_progress(D.stats, &D.objs);
+	wait_activity();
+	return 1;
 }

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/falloc.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <linux/magic.h>
@@ -48,7 +49,8 @@ int lz_objects_init(struct lz_objects *t, int imgdir, bool validate)
 	int ret;
 
 	memset(t, 0, sizeof(*t));
-	if (pthread_mutex_init(&t->lock, NULL))
+	if (pthread_mutex_init(&t->lock, NULL) || pthread_mutex_init(&t->state_lock, NULL) ||
+	    pthread_cond_init(&t->state_cond, NULL))
 		return -1;
 	t->validate = validate;
 	t->xxh = XXH3_createState();
@@ -92,6 +94,8 @@ void lz_objects_fini(struct lz_objects *t)
 	if (t->img)
 		lzimg_free(t->img);
 	XXH3_freeState(t->xxh);
+	pthread_cond_destroy(&t->state_cond);
+	pthread_mutex_destroy(&t->state_lock);
 	pthread_mutex_destroy(&t->lock);
 	memset(t, 0, sizeof(*t));
 }
@@ -301,14 +305,14 @@ static int page_validate(struct lz_object *o, uint64_t idx, const char *data)
 #define HUGE_SLICE (256 << 10)
 
 /* Copy huge page idx into the second mapping, hashing each slice while it is in cache */
-static int copy_huge_page(struct lz_objects *t, struct lz_object *o, uint64_t idx)
+static int copy_huge_page(struct lz_objects *t, struct lz_object *o, uint64_t idx, XXH3_state_t *xxh)
 {
 	uint64_t base = idx * o->psz, off = 0, foff = 0, len, want = 0;
 	bool check = t->validate && o->digests && lzimg_page_digest(o->digests, idx, &want) == 1;
 	char *dst = o->map + base;
 	int data;
 
-	if (check && XXH3_64bits_reset(t->xxh) != XXH_OK)
+	if (check && XXH3_64bits_reset(xxh) != XXH_OK)
 		return -1;
 	while (off < o->psz) {
 		data = lz_pagesrc_locate(o->src, base + off, &foff, &len);
@@ -323,20 +327,20 @@ static int copy_huge_page(struct lz_objects *t, struct lz_object *o, uint64_t id
 			memcpy(dst + off, o->img + foff, len);
 		else
 			memset(dst + off, 0, len);
-		if (check && LZ_XXH3_UPDATE(t->xxh, dst + off, len) != XXH_OK)
+		if (check && LZ_XXH3_UPDATE(xxh, dst + off, len) != XXH_OK)
 			return -1;
 		off += len;
 	}
-	return check ? digest_check(o, idx, want, XXH3_64bits_digest(t->xxh)) : 0;
+	return check ? digest_check(o, idx, want, XXH3_64bits_digest(xxh)) : 0;
 }
 
 /* Fill a run of UNFILLED huge pages through the second mapping */
-static int fill_run(struct lz_objects *t, struct lz_object *o, uint64_t first, uint64_t n)
+static int fill_run(struct lz_objects *t, struct lz_object *o, uint64_t first, uint64_t n, XXH3_state_t *xxh)
 {
 	uint64_t i;
 
 	for (i = first; i < first + n; i++)
-		if (copy_huge_page(t, o, i))
+		if (copy_huge_page(t, o, i, xxh))
 			return -1;
 	return 0;
 }
@@ -403,31 +407,106 @@ static int write_run(struct lz_objects *t, struct lz_object *o, uint64_t first, 
 	return 0;
 }
 
-int lz_object_fill(struct lz_objects *t, struct lz_object *o, uint64_t first, uint64_t n, bool on_fault)
+static int write_claimed(struct lz_objects *t, struct lz_object *o, uint64_t first, uint64_t n, XXH3_state_t *xxh)
 {
-	uint64_t i = first, end = first + n, run;
+	return o->psz == 4096 ? write_run(t, o, first, n) : fill_run(t, o, first, n, xxh);
+}
 
-	if (end > o->nr_pages)
-		end = o->nr_pages;
+static void set_state(struct lz_object *o, uint64_t i, uint8_t s)
+{
+	__atomic_store_n(&o->state[i], s, __ATOMIC_RELEASE);
+}
+
+/* Under the state lock: claim the UNFILLED run at first (up to end); its length */
+static uint64_t claim_run(struct lz_object *o, uint64_t first, uint64_t end)
+{
+	uint64_t n = 0;
+
+	while (first + n < end && o->state[first + n] == LZ_PAGE_UNFILLED)
+		set_state(o, first + n++, LZ_PAGE_FILLING);
+	return n;
+}
+
+/* Under the state lock: the claimed run is written (ok) or given back */
+static void finish_run(struct lz_objects *t, struct lz_object *o, uint64_t first, uint64_t n, bool ok, bool fault)
+{
+	uint64_t i;
+
+	for (i = first; i < first + n; i++)
+		set_state(o, i, ok ? LZ_PAGE_FILLED : LZ_PAGE_UNFILLED);
+	if (ok) {
+		o->nr_done += n;
+		if (fault)
+			o->filled_fault += n;
+		else
+			o->filled_prefetch += n;
+	}
+	pthread_cond_broadcast(&t->state_cond);
+}
+
+/* Under the state lock: until no page of [first, end) is FILLING */
+static void wait_filling(struct lz_objects *t, struct lz_object *o, uint64_t first, uint64_t end)
+{
+	uint64_t i = first;
 
 	while (i < end) {
-		if (o->state[i] != LZ_PAGE_UNFILLED) {
+		if (o->state[i] != LZ_PAGE_FILLING) {
 			i++;
 			continue;
 		}
-		for (run = 1; i + run < end && o->state[i + run] == LZ_PAGE_UNFILLED; run++)
-			;
-		if (o->psz == 4096 ? write_run(t, o, i, run) : fill_run(t, o, i, run))
-			return -1;
-		memset(o->state + i, LZ_PAGE_FILLED, run);
-		o->nr_done += run;
-		if (on_fault)
-			o->filled_fault += run;
-		else
-			o->filled_prefetch += run;
+		pthread_cond_wait(&t->state_cond, &t->state_lock);
+		i = first;
+	}
+}
+
+int lz_object_fill(struct lz_objects *t, struct lz_object *o, uint64_t first, uint64_t n, int flags)
+{
+	uint64_t i = first, end = first + n, run;
+	int ret = 0;
+
+	if (end > o->nr_pages)
+		end = o->nr_pages;
+	pthread_mutex_lock(&t->state_lock);
+	if (flags & LZ_FILL_WAIT)
+		wait_filling(t, o, first, end);
+	while (i < end && !ret) {
+		run = claim_run(o, i, end);
+		if (!run) {
+			i++;
+			continue;
+		}
+		pthread_mutex_unlock(&t->state_lock);
+		ret = write_claimed(t, o, i, run, t->xxh);
+		pthread_mutex_lock(&t->state_lock);
+		finish_run(t, o, i, run, ret == 0, flags & LZ_FILL_FAULT);
 		i += run;
 	}
-	return 0;
+	pthread_mutex_unlock(&t->state_lock);
+	return ret;
+}
+
+uint64_t lz_object_claim(struct lz_objects *t, struct lz_object *o, uint64_t from, uint64_t max, uint64_t *first)
+{
+	uint64_t i, n = 0;
+
+	pthread_mutex_lock(&t->state_lock);
+	for (i = from; i < o->nr_pages && o->state[i] != LZ_PAGE_UNFILLED; i++)
+		;
+	if (i < o->nr_pages)
+		n = claim_run(o, i, o->nr_pages - i > max ? i + max : o->nr_pages);
+	pthread_mutex_unlock(&t->state_lock);
+	*first = i;
+	return n;
+}
+
+int lz_object_fill_claimed(struct lz_objects *t, struct lz_object *o, uint64_t first, uint64_t n, void *xxh)
+{
+	int ret = write_claimed(t, o, first, n, xxh);
+
+	pthread_mutex_lock(&t->state_lock);
+	finish_run(t, o, first, n, ret == 0, false);
+	pthread_mutex_unlock(&t->state_lock);
+	return ret;
 }
 
 int lz_object_materialize(struct lz_object *o, uint64_t first, uint64_t n)
@@ -444,15 +523,47 @@ int lz_object_materialize(struct lz_object *o, uint64_t first, uint64_t n)
 	return -1;
 }
 
-void lz_object_remove(struct lz_object *o, uint64_t first, uint64_t n)
+/* Under the state lock: a page the prefetch thread wrote during a removal */
+static int drop_again(struct lz_objects *t, struct lz_object *o, uint64_t i)
 {
-	uint64_t i;
+	uint64_t off = i * o->psz, len = o->psz;
 
-	for (i = first; i < first + n && i < o->nr_pages; i++) {
+	while (o->state[i] == LZ_PAGE_FILLING)
+		pthread_cond_wait(&t->state_cond, &t->state_lock);
+	if (o->state[i] == LZ_PAGE_REMOVED)
+		return 0;
+	if (o->state[i] == LZ_PAGE_FILLED) {
+		if (off + len > o->size)
+			len = o->size - off;
+		if (fallocate(o->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len)) {
+			pr_perror("cannot drop page %" PRIu64 " of %s %#" PRIx64 " again", i,
+				  lz_kind_name(o->kind, o->psz), o->shmid);
+			return -1;
+		}
+		o->nr_done--;
+	}
+	set_state(o, i, LZ_PAGE_REMOVED);
+	o->nr_done++;
+	o->removed++;
+	return 0;
+}
+
+int lz_object_remove(struct lz_objects *t, struct lz_object *o, uint64_t first, uint64_t n)
+{
+	uint64_t i, end = first + n < o->nr_pages ? first + n : o->nr_pages;
+	int ret = 0;
+
+	pthread_mutex_lock(&t->state_lock);
+	for (i = first; i < end; i++) {
 		if (o->state[i] != LZ_PAGE_UNFILLED)
 			continue;
-		o->state[i] = LZ_PAGE_REMOVED;
+		set_state(o, i, LZ_PAGE_REMOVED);
 		o->nr_done++;
 		o->removed++;
 	}
+	for (i = first; i < end && !ret; i++)
+		if (o->state[i] == LZ_PAGE_FILLING)
+			ret = drop_again(t, o, i);
+	pthread_mutex_unlock(&t->state_lock);
+	return ret;
 }

@@ -16,12 +16,22 @@ struct lz_pagesrc;
 struct lz_image;
 struct lz_obj;
 
-/* Page states. A page is written by the daemon only while UNFILLED. */
+/*
+ * Page states. A page is written by the daemon only while FILLING, which
+ * one thread claims from UNFILLED; it may be mapped into a task (CONTINUE)
+ * only once FILLED. States change under lz_objects.state_lock; a reader
+ * without the lock uses lz_page_state().
+ */
 enum {
 	LZ_PAGE_UNFILLED = 0,
 	LZ_PAGE_FILLED = 1,  /* content written and validated */
 	LZ_PAGE_REMOVED = 2, /* dropped by the application: reads as zeros */
+	LZ_PAGE_FILLING = 3, /* being written by one thread */
 };
+
+/* lz_object_fill() flags */
+#define LZ_FILL_FAULT 1 /* count the pages as filled on fault */
+#define LZ_FILL_WAIT  2 /* wait for pages another thread is filling */
 
 /* A hugetlbfs or tmpfs file owned by lazyshm (not one of CRIU's CR_SHMEM_*) */
 #define LZ_OBJ_FILE 0x100
@@ -37,8 +47,9 @@ struct lz_object {
 	int fd;
 	char *map;	    /* the daemon's second mapping (huge pages only) */
 	uint8_t *state;	    /* LZ_PAGE_* per page */
-	uint64_t nr_done;   /* pages no longer UNFILLED */
-	uint64_t next;	    /* prefetch cursor */
+	uint64_t nr_done;   /* pages FILLED or REMOVED */
+	uint64_t next;	    /* prefetch cursor (prefetch thread) */
+	uint64_t hint;	    /* where the last fault was + 1, 0 if none (atomic) */
 	struct lz_pagesrc *src;
 	const char *img;     /* the pages image, mapped read-only (4K objects) */
 	size_t img_len;
@@ -48,11 +59,13 @@ struct lz_object {
 
 struct lz_objects {
 	pthread_mutex_t lock; /* guards adding objects; they are never removed */
+	pthread_mutex_t state_lock; /* page states and fill counters */
+	pthread_cond_t state_cond;  /* a FILLING page changed state */
 	struct lz_object **objs;
 	size_t nr, cap;
 	struct lz_image *img; /* lazyshm image (digests), may be NULL */
 	bool validate;
-	void *xxh; /* XXH3 state for hashing huge pages while they are copied */
+	void *xxh; /* XXH3 state of the daemon's main thread (huge pages) */
 };
 
 int lz_objects_init(struct lz_objects *t, int imgdir, bool validate);
@@ -63,12 +76,31 @@ struct lz_object *lz_objects_find(struct lz_objects *t, dev_t dev, ino_t ino);
 size_t lz_objects_count(struct lz_objects *t);
 struct lz_object *lz_objects_get(struct lz_objects *t, size_t i);
 
-/* Make pages [first, first+n) of @o FILLED (or leave them REMOVED). */
-int lz_object_fill(struct lz_objects *t, struct lz_object *o, uint64_t first, uint64_t n, bool on_fault);
+static inline int lz_page_state(const struct lz_object *o, uint64_t i)
+{
+	return __atomic_load_n(&o->state[i], __ATOMIC_ACQUIRE);
+}
+
+/*
+ * Fill the UNFILLED pages of [first, first+n) of @o (main thread). With
+ * LZ_FILL_WAIT, pages another thread is filling are waited for, so that
+ * on return every page of the range is FILLED or REMOVED; without it they
+ * are skipped.
+ */
+int lz_object_fill(struct lz_objects *t, struct lz_object *o, uint64_t first, uint64_t n, int flags);
+/* Prefetch thread: claim up to @max UNFILLED pages at or after @from
+ * (FILLING); returns how many, the first in *first (0: none left after from) */
+uint64_t lz_object_claim(struct lz_objects *t, struct lz_object *o, uint64_t from, uint64_t max, uint64_t *first);
+/* Prefetch thread: write the pages it claimed, with its own XXH3 state */
+int lz_object_fill_claimed(struct lz_objects *t, struct lz_object *o, uint64_t first, uint64_t n, void *xxh);
 /* Allocate zeroed pages for REMOVED pages a task faults on */
 int lz_object_materialize(struct lz_object *o, uint64_t first, uint64_t n);
-/* The application dropped [first, first+n): never fill those pages */
-void lz_object_remove(struct lz_object *o, uint64_t first, uint64_t n);
+/*
+ * The application dropped [first, first+n): those pages are never filled.
+ * Pages the prefetch thread was filling are waited for and dropped again,
+ * since its write may have followed the kernel's. 0 or -1.
+ */
+int lz_object_remove(struct lz_objects *t, struct lz_object *o, uint64_t first, uint64_t n);
 const char *lz_kind_name(int kind, uint64_t psz);
 
 #endif /* __LAZYSHM_OBJECTS_H__ */

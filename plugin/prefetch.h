@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The lazy-pages daemon's prefetch thread; see prefetch.c. */
+#ifndef __LAZYSHM_PREFETCH_H__
+#define __LAZYSHM_PREFETCH_H__
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "objects.h"
+
+#define LZ_PREFETCH_QUEUE 64
+
+/* Pages [first, first+n) of obj are filled (FILLED, or REMOVED since) */
+struct lz_chunk {
+	struct lz_object *obj; /* NULL: nothing, a wake-up */
+	uint64_t first, n;
+};
+
+struct lz_prefetch {
+	pthread_t thread;
+	struct lz_objects *objs;
+	void *xxh;	    /* the thread's own XXH3 state */
+	int efd;	    /* eventfd: readable when a chunk is queued */
+	pthread_mutex_t lock; /* the queue */
+	pthread_cond_t cond;  /* the queue has room, or stop */
+	struct lz_chunk q[LZ_PREFETCH_QUEUE];
+	unsigned head, nr;
+	bool stop, finished, failed, started;
+};
+
+/* Start filling every UNFILLED page of every object */
+int lz_prefetch_start(struct lz_prefetch *p, struct lz_objects *objs);
+/* 1 and the next completed chunk, or 0 if none is queued */
+int lz_prefetch_pop(struct lz_prefetch *p, struct lz_chunk *c);
+/* No page is left for the thread to fill (it has exited) */
+bool lz_prefetch_finished(struct lz_prefetch *p);
+/* A page could not be filled (digest mismatch, bad image): fail-stop */
+bool lz_prefetch_failed(struct lz_prefetch *p);
+/* Stop and join the thread (it finishes the chunk it is writing) */
+void lz_prefetch_stop(struct lz_prefetch *p);
+
+#endif /* __LAZYSHM_PREFETCH_H__ */
