@@ -120,6 +120,9 @@ restore_once() {
 		return 1
 	}
 	[ -f "$d/lazyshm-stats.json" ] && stats=$(cat "$d/lazyshm-stats.json")
+	mkdir -p "$OUT/logs" && for f in restore lazy; do
+		[ -f "$d/$f-$mode.log" ] && cp "$d/$f-$mode.log" "$OUT/logs/$k-$s-$mode-$rep.$f.log"
+	done
 	jq -c -n --arg k "$k" --arg s "$s" --arg m "$mode" --argjson r "$rep" --argjson b "$(size_bytes "$s")" \
 		--argjson dump "$DUMP_MS" --argjson run "$run" --argjson st "$stats" '
 		{kind: $k, size: $s, bytes: $b, mode: $m, rep: $r, dump_ms: $dump,
