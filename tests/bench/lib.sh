@@ -29,6 +29,15 @@ hp_take() {
 	[ "$free" -ge "$n" ] && return 0
 	old=$(cat "$d/nr_hugepages")
 	echo $((old + n - free)) >"$d/nr_hugepages" 2>/dev/null
+	if [ "$(cat "$d/free_hugepages")" -lt "$n" ]; then
+		# the images of the previous kinds fill the page cache and break up
+		# the contiguous memory 1G pages need: drop it, compact, ask again
+		log "$2 hugepages short: dropping the page cache and compacting memory"
+		sync
+		echo 1 >/proc/sys/vm/drop_caches
+		echo 1 >/proc/sys/vm/compact_memory
+		echo $((old + n - free)) >"$d/nr_hugepages" 2>/dev/null
+	fi
 	# the kernel may grant fewer: give back exactly what it granted
 	HP_DELTA=$(($(cat "$d/nr_hugepages") - old))
 	[ "$(cat "$d/free_hugepages")" -ge "$n" ]

@@ -385,6 +385,15 @@ lz_reserve_hugepages_avail() {
 	echo "$want" >"$f" 2>/dev/null
 	avail=$(lz_hp_avail "$sz")
 	[ "$avail" -ge "$n" ] && return 0
+	# free memory is there but fragmented (a full page cache): drop the
+	# clean page cache and compact, then ask again
+	lz_log "only $avail $sz hugepages available: dropping the page cache and compacting memory, then retrying"
+	sync
+	echo 1 >/proc/sys/vm/drop_caches 2>/dev/null
+	echo 1 >/proc/sys/vm/compact_memory 2>/dev/null
+	echo "$want" >"$f" 2>/dev/null
+	avail=$(lz_hp_avail "$sz")
+	[ "$avail" -ge "$n" ] && return 0
 	lz_log "only $avail $sz hugepages available after asking for $want in total"
 	return 1
 }
