@@ -7,14 +7,12 @@
 # and both tasks verify every byte. Then the default policy, which leaves
 # named tmpfs files to CRIU: the image must not own such a file.
 . "$(dirname "$0")/../lib/common.sh"
+. "$(dirname "$0")/../lib/file.sh"
 
-lz_require_root
-lz_require_criu
-"$CRIU" check --feature lazy_shmem >/dev/null 2>&1 || lz_skip "no minor faults on shmem/hugetlbfs here"
+lz_file_require lazy
 MB=64
 
-W=$(lz_workdir)
-W=$(cd "$W" && pwd -P) # paths are compared with what the kernel shows
+lz_file_workdir
 T=$W/tmpfs
 lz_mount_tmpfs "$T" 256m || lz_skip "cannot mount a tmpfs"
 D=$W/all
@@ -33,25 +31,14 @@ rm -f "$F" || lz_fail "cannot remove $F"
 lz_lazy_restore "$D" || lz_fail "lazy restore failed"
 ROOT=$(cat "$D/restored.pid")
 [ "$(stat -c %s "$F" 2>/dev/null)" = $SIZE ] || lz_fail "$F was not recreated at its path with $SIZE bytes"
-lz_file_deferred "$D" "$F" $SIZE ||
-	lz_fail "restore.log does not say that $F was deferred to the daemon: $(grep -E 'lazyshm: .*file' "$D/restore.log" | head -3)"
-lz_verify_all "$D" 2 || {
-	lz_diag_lazy "$D"
-	lz_fail "restored tasks did not both verify the file's bytes"
-}
+lz_file_check_deferred "$D" $SIZE
+lz_file_verify "$D" 2 "restored tasks did not both verify the file's bytes"
 ino=$(stat -c %i "$F")
 for p in $ROOT $(lz_descendants "$ROOT"); do
 	[ "$(lz_maps_inode "$p" "$F" | awk '{print $2}')" = "$ino" ] ||
 		lz_fail "task $p does not map $F (inode $ino): $(grep -F "$T" "/proc/$p/maps")"
 done
-lz_lazy_done "$D" || lz_fail "the daemon did not finish cleanly"
-[ "$(lz_stats_kind "$D" shm-file)" = 1 ] ||
-	lz_fail "expected one shm-file object, the daemon had: $(lz_stats "$D" '[.objects[].kind]' | jq -c .)"
-lz_check_filled_once "$D" shm-file || lz_fail "the file was not filled exactly once"
-lz_log "stats: $(lz_stats "$D" '[.objects[] | {kind, pages, filled_fault, filled_prefetch}]' | jq -c .)"
-lz_verify_all "$D" 2 || lz_fail "memory differs after the daemon detached"
-lz_stop_tasks "$ROOT"
-lz_wait_gone "$ROOT" 10 || lz_fail "the restored root did not exit"
+lz_file_end "$D" shm-file 2
 [ -e "$F" ] && lz_fail "$F is left after the restored workload exited"
 lz_log "LAZYSHM_FILES=all: named tmpfs file recreated, filled lazily, identical in both tasks"
 

@@ -6,22 +6,12 @@
 # page once (filled_fault + filled_prefetch == the object's data pages, as
 # counted in the lazyshm image), and both tasks verify every byte.
 . "$(dirname "$0")/../lib/common.sh"
+. "$(dirname "$0")/../lib/file.sh"
 
-lz_require_root
-lz_require_criu
-"$CRIU" check --feature lazy_shmem >/dev/null 2>&1 || lz_skip "no minor faults on shmem/hugetlbfs here"
-grep -q hugetlbfs /proc/filesystems || lz_skip "no hugetlbfs in this kernel"
+lz_file_require lazy hugetlbfs
 MB=32
 PAGES=$((MB / 2))
-lz_reserve_hugepages $PAGES 2M || lz_skip "cannot reserve $((2 * PAGES + 1)) available 2M hugepages"
-
-W=$(lz_workdir)
-W=$(cd "$W" && pwd -P) # paths are compared with what the kernel shows
-H=$W/hugetlbfs
-lz_mount_hugetlbfs "$H" 2M || lz_skip "cannot mount hugetlbfs"
-lz_start_memkinds "$W" --kinds huge-file --hugetlbfs "$H" --huge-mb $MB --unlink --children 1 ||
-	lz_fail "workload did not start"
-F=$H/memkinds-$(head -1 "$W/ready")-huge-file
+lz_huge_file_setup $MB --unlink --children 1
 
 lz_dump_gone "$W" "$LZ_WP" || lz_fail "dump failed"
 lz_img_lists "$W" "$F" || lz_fail "the lazyshm image has no object for $F"
@@ -32,10 +22,7 @@ lz_lazy_restore "$W" || lz_fail "lazy restore failed"
 ROOT=$(cat "$W/restored.pid")
 CHILD=$(lz_descendants "$ROOT")
 [ -n "$CHILD" ] || lz_fail "the restored root has no child"
-lz_verify_all "$W" 2 || {
-	lz_diag_lazy "$W"
-	lz_fail "restored tasks did not both verify the file's bytes"
-}
+lz_file_verify "$W" 2 "restored tasks did not both verify the file's bytes"
 i0=$(lz_maps_inode "$ROOT" "$F")
 i1=$(lz_maps_inode "$CHILD" "$F")
 [ -n "$i0" ] || lz_fail "the root does not map $F: $(grep -E "$(lz_re "$H")|memfd" "/proc/$ROOT/maps")"
@@ -54,7 +41,5 @@ lz_check_filled_once "$W" hugetlb-file || lz_fail "the file was not filled exact
 data=$(lz_img_data_pages "$W" "$F")
 filled=$(lz_stats "$W" '.objects[0].filled_fault + .objects[0].filled_prefetch')
 [ "$data" = "$filled" ] || lz_fail "the image has $data data pages, the daemon filled $filled"
-lz_verify_all "$W" 2 || lz_fail "memory differs after the daemon detached"
-lz_stop_tasks "$ROOT"
-lz_wait_gone "$ROOT" 10 || lz_fail "the restored root did not exit"
+lz_file_stop "$W" 2
 lz_log "PASS: one unlinked hugetlbfs file shared by two tasks, restored as one file, $filled pages filled once"

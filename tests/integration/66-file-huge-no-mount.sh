@@ -11,16 +11,12 @@
 # 3. after running that command, the same images restore: the file is back
 #    at its path and the tasks verify.
 . "$(dirname "$0")/../lib/common.sh"
+. "$(dirname "$0")/../lib/file.sh"
 
-lz_require_root
-lz_require_criu
-"$CRIU" check --feature lazy_shmem >/dev/null 2>&1 || lz_skip "no minor faults on shmem/hugetlbfs here"
-grep -q hugetlbfs /proc/filesystems || lz_skip "no hugetlbfs in this kernel"
+lz_file_require lazy hugetlbfs
 MB=32
-lz_reserve_hugepages $((MB / 2)) 2M || lz_skip "cannot reserve $((MB + 1)) available 2M hugepages"
-
-W=$(lz_workdir)
-W=$(cd "$W" && pwd -P) # paths are compared with what the kernel shows
+lz_file_reserve $MB
+lz_file_workdir
 
 # unmount DIR (the dumped tasks are gone, nothing holds it); the directory stays
 unmount() {
@@ -31,10 +27,7 @@ unmount() {
 # 1. unlinked
 D=$W/unlinked
 H=$W/huge-unlinked
-mkdir -p "$D"
-lz_mount_hugetlbfs "$H" 2M || lz_skip "cannot mount hugetlbfs"
-lz_start_memkinds "$D" --kinds huge-file --hugetlbfs "$H" --huge-mb $MB --unlink --children 1 ||
-	lz_fail "unlinked: workload did not start"
+lz_huge_file_start "$D" "$H" $MB --unlink --children 1 || lz_fail "unlinked: workload did not start"
 lz_dump_gone "$D" "$LZ_WP" || lz_fail "unlinked: dump failed"
 unmount "$H"
 # another 2M hugetlbfs may legitimately receive the file instead of a memfd
@@ -48,26 +41,17 @@ else
 	lz_log "unlinked: other hugetlbfs mounts exist ($OTHER): not requiring the memfd fallback"
 fi
 lz_log "unlinked: $(grep -hE 'lazyshm: .*(recreated|deferred)' "$D/restore.log" | head -2 | sed 's/.*lazyshm: //' | tr '\n' ';')"
-lz_verify_all "$D" 2 || {
-	lz_diag_lazy "$D"
-	lz_fail "unlinked: restored tasks did not verify the file's bytes"
-}
+lz_file_verify "$D" 2 "unlinked: restored tasks did not verify the file's bytes"
 lz_log "unlinked: root maps $(grep -E 'memfd:|hugetlb|\(deleted\)' "/proc/$ROOT/maps" | awk '{print $1, $6, $7, $8}' | head -1)"
 [ -z "$(ls -A "$H")" ] || lz_fail "unlinked: the restore created files in the unmounted $H: $(ls -A "$H")"
 lz_lazy_done "$D" || lz_fail "unlinked: the daemon did not finish cleanly"
-lz_verify_all "$D" 2 || lz_fail "unlinked: memory differs after the daemon detached"
-lz_stop_tasks "$ROOT"
-lz_wait_gone "$ROOT" 10 || lz_fail "unlinked: the restored root did not exit"
+lz_file_stop "$D" 2 unlinked
 lz_log "unlinked: restored without its hugetlbfs mount, identical in both tasks"
 
 # 2. named
 D=$W/named
 H=$W/huge-named
-mkdir -p "$D"
-lz_mount_hugetlbfs "$H" 2M || lz_skip "cannot mount hugetlbfs"
-lz_start_memkinds "$D" --kinds huge-file --hugetlbfs "$H" --huge-mb $MB --holes --children 1 ||
-	lz_fail "named: workload did not start"
-F=$H/memkinds-$(head -1 "$D/ready")-huge-file
+lz_huge_file_start "$D" "$H" $MB --holes --children 1 || lz_fail "named: workload did not start"
 lz_dump_gone "$D" "$LZ_WP" || lz_fail "named: dump failed"
 unmount "$H" # the file goes with it
 # not in a pipeline: lz_lazy_restore must register the daemon for cleanup
@@ -90,15 +74,9 @@ for f in restore.log lazy.log; do mv "$D/$f" "$D/failed-$f"; done
 rm -f "$D/lazy.pid" "$D/restored.pid"
 lz_mount_hugetlbfs "$H" 2M || lz_fail "cannot mount hugetlbfs again at $H"
 lz_lazy_restore "$D" || lz_fail "named: the restore failed after '$MSG'"
-ROOT=$(cat "$D/restored.pid")
 [ "$(stat -c %s "$F" 2>/dev/null)" = $((MB << 20)) ] || lz_fail "named: $F was not recreated with $((MB << 20)) bytes"
-lz_verify_all "$D" 2 || {
-	lz_diag_lazy "$D"
-	lz_fail "named: restored tasks did not verify the file's bytes"
-}
+lz_file_verify "$D" 2 "named: restored tasks did not verify the file's bytes"
 lz_lazy_done "$D" || lz_fail "named: the daemon did not finish cleanly"
-lz_verify_all "$D" 2 || lz_fail "named: memory differs after the daemon detached"
-lz_stop_tasks "$ROOT"
-lz_wait_gone "$ROOT" 10 || lz_fail "named: the restored root did not exit"
+lz_file_stop "$D" 2 named
 lz_log "named: restored at $F once the hugetlbfs was mounted as told"
 lz_log "PASS"

@@ -5,20 +5,11 @@
 # failed dump leaves the workload running: it must be intact (every byte
 # verifies) and, once stopped, nothing of it is left.
 . "$(dirname "$0")/../lib/common.sh"
+. "$(dirname "$0")/../lib/file.sh"
 
-lz_require_root
-lz_require_criu
-grep -q hugetlbfs /proc/filesystems || lz_skip "no hugetlbfs in this kernel"
+lz_file_require hugetlbfs # nothing is restored: lazy_shmem is not needed
 MB=16
-lz_reserve_hugepages $((MB / 2)) 2M || lz_skip "cannot reserve $((MB + 1)) available 2M hugepages"
-
-W=$(lz_workdir)
-W=$(cd "$W" && pwd -P) # paths are compared with what the kernel shows
-H=$W/hugetlbfs
-lz_mount_hugetlbfs "$H" 2M || lz_skip "cannot mount hugetlbfs"
-lz_start_memkinds "$W" --kinds huge-file --hugetlbfs "$H" --huge-mb $MB --unlink --children 1 ||
-	lz_fail "workload did not start"
-F=$H/memkinds-$(head -1 "$W/ready")-huge-file
+lz_huge_file_setup $MB --unlink --children 1
 
 LAZYSHM_FILES=none lz_criu_dump "$W" "$LZ_WP" >"$W/dump.out" 2>&1 &&
 	lz_fail "LAZYSHM_FILES=none: the dump of the unlinked hugetlbfs file $F succeeded"

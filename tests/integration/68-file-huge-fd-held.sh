@@ -11,22 +11,12 @@
 # zeros. The restored fd and the mapping are one file, unlinked again on
 # the test mount.
 . "$(dirname "$0")/../lib/common.sh"
+. "$(dirname "$0")/../lib/file.sh"
 
-lz_require_root
-lz_require_criu
-"$CRIU" check --feature lazy_shmem >/dev/null 2>&1 || lz_skip "no minor faults on shmem/hugetlbfs here"
-grep -q hugetlbfs /proc/filesystems || lz_skip "no hugetlbfs in this kernel"
+lz_file_require lazy hugetlbfs
 MB=16
 BYTES=$((MB << 20))
-lz_reserve_hugepages $((MB / 2)) 2M || lz_skip "cannot reserve $((MB + 1)) available 2M hugepages"
-
-W=$(lz_workdir)
-W=$(cd "$W" && pwd -P) # paths are compared with what the kernel shows
-H=$W/hugetlbfs
-lz_mount_hugetlbfs "$H" 2M || lz_skip "cannot mount hugetlbfs"
-lz_start_memkinds "$W" --kinds huge-file --hugetlbfs "$H" --huge-mb $MB --unlink --keep-fd --fd-read \
-	--holes --children 1 || lz_fail "workload did not start"
-F=$H/memkinds-$(head -1 "$W/ready")-huge-file
+lz_huge_file_setup $MB --unlink --keep-fd --fd-read --holes --children 1
 FRE=$(lz_re "${F#/}")
 
 # fd_of PID: the number of PID's descriptor open on "$F (deleted)"
@@ -97,7 +87,5 @@ if [ -s "$W/lazyshm-stats.json" ]; then
 	[ "$(lz_stats "$W" '.objects | length')" = 0 ] ||
 		lz_fail "the daemon served shared objects: $(lz_stats "$W" '[.objects[].kind]' | jq -c .)"
 fi
-lz_verify_all "$W" 2 || lz_fail "memory differs after the daemon detached"
-lz_stop_tasks "$ROOT" $CHILD
-lz_wait_gone "$ROOT" 10 || lz_fail "the restored root did not exit"
+lz_file_stop "$W" 2
 lz_log "PASS: unlinked hugetlbfs file held open restored eagerly, validated, read OK through fd and mapping"

@@ -16,22 +16,19 @@
 #    by 57-kind-huge-file.sh, which dumps exactly that and verifies both
 #    tasks; not repeated here.)
 . "$(dirname "$0")/../lib/common.sh"
+. "$(dirname "$0")/../lib/file.sh"
 
-lz_require_root
-lz_require_criu
-"$CRIU" check --feature lazy_shmem >/dev/null 2>&1 || lz_skip "no minor faults on shmem/hugetlbfs here"
-grep -q hugetlbfs /proc/filesystems || lz_skip "no hugetlbfs in this kernel"
+lz_file_require lazy hugetlbfs
 HP=/sys/kernel/mm/hugepages/hugepages-2048kB
 [ "$(cat $HP/nr_overcommit_hugepages 2>/dev/null || echo 0)" = 0 ] ||
 	lz_skip "nr_overcommit_hugepages is set: a shortage of 2M hugepages cannot be made by shrinking the pool"
 MB=32
 PAGES=$((MB / 2))
-lz_reserve_hugepages $PAGES 2M || lz_skip "cannot reserve $((2 * PAGES + 1)) available 2M hugepages"
+lz_file_reserve $MB
 OLD=$(cat $HP/nr_hugepages)
 lz_on_exit "echo $OLD > $HP/nr_hugepages"
 
-W=$(lz_workdir)
-W=$(cd "$W" && pwd -P) # paths are compared with what the kernel shows
+lz_file_workdir
 
 # the shmid of the one hugetlb-file object in DIR's lazyshm image, as 0x...
 # (from `lazyshm-img show`: the json has it as a number above 2^53, which
@@ -43,11 +40,7 @@ file_shmid() {
 # a. hugepage shortage
 D=$W/shortage
 H=$W/huge-shortage
-mkdir -p "$D"
-lz_mount_hugetlbfs "$H" 2M || lz_skip "cannot mount hugetlbfs"
-lz_start_memkinds "$D" --kinds huge-file --hugetlbfs "$H" --huge-mb $MB --unlink --holes ||
-	lz_fail "shortage: workload did not start"
-F=$H/memkinds-$(head -1 "$D/ready")-huge-file
+lz_huge_file_start "$D" "$H" $MB --unlink --holes || lz_fail "shortage: workload did not start"
 lz_dump_gone "$D" "$LZ_WP" || lz_fail "shortage: dump failed"
 ID=$(file_shmid "$D")
 [ -n "$ID" ] && [ "$(echo "$ID" | wc -l)" = 1 ] ||
@@ -85,11 +78,7 @@ lz_log "shortage: pool back at $(cat $HP/nr_hugepages) pages ($unused available)
 # b. a named file replaced by another one of the same size
 D=$W/replaced
 H=$W/huge-replaced
-mkdir -p "$D"
-lz_mount_hugetlbfs "$H" 2M || lz_skip "cannot mount hugetlbfs"
-lz_start_memkinds "$D" --kinds huge-file --hugetlbfs "$H" --huge-mb $MB --holes --children 1 ||
-	lz_fail "replaced: workload did not start"
-F=$H/memkinds-$(head -1 "$D/ready")-huge-file
+lz_huge_file_start "$D" "$H" $MB --holes --children 1 || lz_fail "replaced: workload did not start"
 FRE=$(lz_re "${F#/}")
 lz_dump_gone "$D" "$LZ_WP" || lz_fail "replaced: dump failed"
 [ -e "$F" ] || lz_fail "replaced: the named file $F is gone after the dump"
@@ -124,10 +113,7 @@ ROOT=$(cat "$D/restored.pid")
 grep -qE "lazyshm: file /?$FRE is not the dumped one \([^)]*\): replaced from the images" "$D/restore.log" ||
 	lz_fail "replaced: restore.log does not say that $F was replaced from the images: $(grep -E 'lazyshm: .*file' "$D/restore.log" | head -3)"
 lz_file_deferred "$D" "$F" $((MB << 20)) || lz_fail "replaced: restore.log does not say that $F was deferred to the daemon"
-lz_verify_all "$D" 2 || {
-	lz_diag_lazy "$D"
-	lz_fail "replaced: restored tasks did not verify the file's bytes"
-}
+lz_file_verify "$D" 2 "replaced: restored tasks did not verify the file's bytes"
 ino2=$(stat -c %i "$F" 2>/dev/null) || lz_fail "replaced: $F is not there after the restore"
 [ "$ino2" != "$ino1" ] || lz_fail "replaced: the stale file $F (inode $ino1) was kept"
 [ "$(lz_maps_inode "$ROOT" "$F" | awk '{print $2}')" = "$ino2" ] ||
@@ -135,9 +121,7 @@ ino2=$(stat -c %i "$F" 2>/dev/null) || lz_fail "replaced: $F is not there after 
 [ "$(stat -c %s "$F")" = $((MB << 20)) ] || lz_fail "replaced: $F has $(stat -c %s "$F") bytes"
 lz_log "replaced: $(grep -hE 'lazyshm: file .*(replaced|deferred|restored eagerly)' "$D/restore.log" | sed 's/.*lazyshm: //' | tr '\n' ';')"
 lz_lazy_done "$D" || lz_fail "replaced: the daemon did not finish cleanly"
-lz_verify_all "$D" 2 || lz_fail "replaced: memory differs after the daemon detached"
-lz_stop_tasks "$ROOT" $(lz_descendants "$ROOT")
-lz_wait_gone "$ROOT" 10 || lz_fail "replaced: the restored root did not exit"
+lz_file_stop "$D" 2 replaced
 [ -z "$(ls -A "$H")" ] || lz_fail "replaced: files left on the hugetlbfs after the tasks exited: $(ls -A "$H")"
 lz_log "replaced: restored over the stale file with LAZYSHM_FILES_EXISTING=replace, inode $ino2"
 lz_log "PASS"
