@@ -2,7 +2,9 @@
 # A named file on a hugetlbfs 2M mount (with holes), mapped MAP_SHARED by a
 # parent and a child, is dumped with the default LAZYSHM_FILES policy and
 # deleted before the restore: only the images hold its content. The lazy
-# restore recreates it at its path with its size, defers its content to the
+# restore recreates it at its path with its size, mode and owner (set to
+# 0640 and 1:1 before the dump, so they differ from what a plain create
+# gives), defers its content to the
 # daemon, both tasks map that one file and verify every byte, before and
 # after the daemon detaches.
 . "$(dirname "$0")/../lib/common.sh"
@@ -14,6 +16,7 @@ lz_huge_file_setup $MB --holes --children 1
 [ -f "$F" ] || lz_fail "the workload did not create $F"
 SIZE=$(stat -c %s "$F")
 [ "$SIZE" = $((MB << 20)) ] || lz_fail "$F has $SIZE bytes, expected $((MB << 20))"
+chmod 0640 "$F" && chown 1:1 "$F" || lz_fail "cannot set the mode and owner of $F"
 
 lz_dump_gone "$W" "$LZ_WP" || lz_fail "dump failed"
 lz_img_lists "$W" "$F" || lz_fail "the lazyshm image has no object for $F"
@@ -25,6 +28,8 @@ ROOT=$(cat "$W/restored.pid")
 CHILD=$(lz_descendants "$ROOT")
 [ -f "$F" ] || lz_fail "$F was not recreated at its path"
 [ "$(stat -c %s "$F")" = "$SIZE" ] || lz_fail "$F was recreated with $(stat -c %s "$F") bytes, not $SIZE"
+[ "$(stat -c '%a %u:%g' "$F")" = "640 1:1" ] ||
+	lz_fail "$F was recreated with mode and owner $(stat -c '%a %u:%g' "$F"), not 640 1:1"
 lz_file_check_deferred "$W" "$SIZE"
 lz_file_verify "$W" 2 "restored tasks did not both verify the file's bytes"
 
