@@ -27,6 +27,8 @@
 
 #include "lzimg.h"
 
+#include "criu-img-util.h"
+
 #define PG	     4096ULL
 #define HPG	     (2ULL << 20)
 #define COMMON_MAGIC 0x54564319u
@@ -366,23 +368,6 @@ static void test_dump_refused(void **state)
 	f->memfd = make_memfd(&st);
 	assert_int_equal(lzimg_dump_file(f->dfd, f->memfd, 0, "/x/id0", &st, &s, err, sizeof(err)), -EINVAL);
 	assert_int_equal(faccessat(f->dfd, "lazyshm-file-0.pages", F_OK, 0), -1);
-}
-
-static void put32(int fd, uint32_t v)
-{
-	assert_int_equal(write(fd, &v, 4), 4);
-}
-
-static void put_msg(int fd, const ProtobufCMessage *m)
-{
-	size_t n = protobuf_c_message_get_packed_size(m);
-	uint8_t *b = malloc(n + 1);
-
-	assert_non_null(b);
-	protobuf_c_message_pack(m, b);
-	put32(fd, n);
-	assert_int_equal(write(fd, b, n), (ssize_t)n);
-	free(b);
 }
 
 static int create(int dfd, const char *name, uint32_t magic)

@@ -24,6 +24,8 @@
 
 #include "lzimg.h"
 
+#include "criu-img-util.h"
+
 #define PG	     4096ULL
 #define COMMON_MAGIC 0x54564319u
 #define PM_MAGIC     0x56084025u
@@ -57,23 +59,6 @@ static int truncateat(int dfd, const char *name, off_t len)
 	ret = ftruncate(fd, len);
 	close(fd);
 	return ret;
-}
-
-static void put32(int fd, uint32_t v)
-{
-	assert_int_equal(write(fd, &v, 4), 4);
-}
-
-static void put_msg(int fd, const ProtobufCMessage *m)
-{
-	size_t n = protobuf_c_message_get_packed_size(m);
-	uint8_t *b = malloc(n + 1);
-
-	assert_non_null(b);
-	protobuf_c_message_pack(m, b);
-	put32(fd, n);
-	assert_int_equal(write(fd, b, n), (ssize_t)n);
-	free(b);
 }
 
 static int create(int dfd, const char *name)
