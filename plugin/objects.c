@@ -561,8 +561,9 @@ int lz_object_remove(struct lz_objects *t, struct lz_object *o, uint64_t first, 
 		o->nr_done++;
 		o->removed++;
 	}
+	/* waiting releases the lock: a page given back by a failed fill is UNFILLED again */
 	for (i = first; i < end && !ret; i++)
-		if (o->state[i] == LZ_PAGE_FILLING)
+		if (o->state[i] == LZ_PAGE_FILLING || o->state[i] == LZ_PAGE_UNFILLED)
 			ret = drop_again(t, o, i);
 	pthread_mutex_unlock(&t->state_lock);
 	return ret;
