@@ -70,8 +70,8 @@ static int write_image(int dirfd)
 		return 0;
 	pr_err("dump: can't write %s: %s\n", LZIMG_FILE, err);
 	if (nr_files)
-		pr_err("dump: FAILED: the content of %zu file(s) on tmpfs/hugetlbfs (first: %s) is only in "
-		       "lazyshm-file-*.pages, which no restore can use without %s: this dump is not restorable\n",
+		pr_err("dump: the content of %zu file(s) on tmpfs/hugetlbfs (first: %s) is only in "
+		       "lazyshm-file-*.pages, which no restore can use without %s: the dump fails\n",
 		       nr_files, files[0].name, LZIMG_FILE);
 	return -1;
 }

@@ -57,8 +57,6 @@ static int lazyshm_plugin_init(int stage)
 
 static void lazyshm_plugin_fini(int stage, int ret)
 {
-	if (stage == CR_PLUGIN_STAGE__DUMP && ret == 0 && lazyshm_dump_finish())
-		pr_err("lazyshm images were not written: restores of this dump are not validated\n");
 	if (stage == CR_PLUGIN_STAGE__DUMP)
 		lz_dump_files_fini();
 	if (stage == CR_PLUGIN_STAGE__LAZY_PAGES)
@@ -82,6 +80,25 @@ static int lazyshm_plugin_dump_reg_file(int fd, uint32_t obj_id, const char *pat
 	return lz_dump_file(fd, obj_id, path, st, fs_type);
 }
 CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__DUMP_REG_FILE, lazyshm_plugin_dump_reg_file)
+
+/*
+ * CRIU's images are complete: index them. Without an index, a restore of
+ * CRIU's own objects falls back to its eager, unvalidated path; but the
+ * content of the files lazyshm stored is nowhere else: then the dump fails.
+ */
+static int lazyshm_plugin_dump_finish(void)
+{
+	const struct lz_obj_spec *files;
+	size_t nr_files = lz_dump_files_specs(&files);
+
+	if (lazyshm_dump_finish() == 0)
+		return 0;
+	if (nr_files)
+		return -EIO;
+	pr_err("lazyshm images were not written: restores of this dump are not validated\n");
+	return 0;
+}
+CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__DUMP_FINISH, lazyshm_plugin_dump_finish)
 
 static int lazyshm_plugin_restore_reg_file(uint32_t obj_id, int root_fd, const char *path, int flags, int *out_flags)
 {
