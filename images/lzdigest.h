@@ -12,10 +12,10 @@
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <xxh_x86dispatch.h>
-#define LZ_XXH3_64(buf, len)	       XXH3_64bits_dispatch(buf, len)
+#define LZ_XXH3_64(buf, len)		XXH3_64bits_dispatch(buf, len)
 #define LZ_XXH3_UPDATE(state, buf, len) XXH3_64bits_update_dispatch(state, buf, len)
 #else
-#define LZ_XXH3_64(buf, len)	       XXH3_64bits(buf, len)
+#define LZ_XXH3_64(buf, len)		XXH3_64bits(buf, len)
 #define LZ_XXH3_UPDATE(state, buf, len) XXH3_64bits_update(state, buf, len)
 #endif
 

@@ -85,7 +85,9 @@ int lz_file_is_dumped_one(const struct lz_obj *o, int root, const char *path)
 	return identity_mismatch(o, &st) == NULL;
 }
 
-enum { EXISTING_REFUSE, EXISTING_REPLACE, EXISTING_USE };
+enum { EXISTING_REFUSE,
+       EXISTING_REPLACE,
+       EXISTING_USE };
 
 static int existing_policy(void)
 {

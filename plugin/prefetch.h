@@ -20,8 +20,8 @@ struct lz_chunk {
 struct lz_prefetch {
 	pthread_t thread;
 	struct lz_objects *objs;
-	void *xxh;	    /* the thread's own XXH3 state */
-	int efd;	    /* eventfd: readable when a chunk is queued */
+	void *xxh;	      /* the thread's own XXH3 state */
+	int efd;	      /* eventfd: readable when a chunk is queued */
 	pthread_mutex_t lock; /* the queue */
 	pthread_cond_t cond;  /* the queue has room, or stop */
 	struct lz_chunk q[LZ_PREFETCH_QUEUE];
