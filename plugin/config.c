@@ -57,6 +57,39 @@ static int read_files_policy(int *policy)
 	return -1;
 }
 
+/* A setting that takes one of @names (index = value); unset: 0 */
+static int read_choice(const char *name, const char *const *names, int nr, int *val)
+{
+	const char *v = getenv(name);
+	int i;
+
+	*val = 0;
+	if (!v || !*v)
+		return 0;
+	for (i = 0; i < nr; i++) {
+		if (!strcmp(v, names[i])) {
+			*val = i;
+			return 0;
+		}
+	}
+	pr_err("%s=%s: expected one of %s, %s%s%s\n", name, v, names[0], names[1], nr > 2 ? ", " : "",
+	       nr > 2 ? names[2] : "");
+	return -1;
+}
+
+static int read_restore_files(struct lz_config *c)
+{
+	static const char *const existing[] = { "refuse", "replace", "use" };
+	static const char *const named[] = { "lazy", "eager" };
+	int v;
+
+	if (read_choice("LAZYSHM_FILES_EXISTING", existing, 3, &c->files_existing) ||
+	    read_choice("LAZYSHM_FILES_NAMED", named, 2, &v))
+		return -1;
+	c->files_named_eager = v == 1;
+	return 0;
+}
+
 int lz_config_read(struct lz_config *c)
 {
 	const char *mode = getenv("LAZYSHM_MODE");
@@ -70,7 +103,7 @@ int lz_config_read(struct lz_config *c)
 			return -1;
 		}
 	}
-	if (read_files_policy(&c->files_policy))
+	if (read_files_policy(&c->files_policy) || read_restore_files(c))
 		return -1;
 	return read_bool("LAZYSHM_VALIDATE", true, &c->validate);
 }

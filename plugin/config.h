@@ -7,6 +7,9 @@
  *   LAZYSHM_VALIDATE=1|0      check page digests before mapping (default 1)
  *   LAZYSHM_FILES=default|all|none  (dump) which files on tmpfs/hugetlbfs
  *                             the plugin stores itself, see lz_files_policy
+ *   LAZYSHM_FILES_EXISTING=refuse|replace|use  (restore) a named file found
+ *                             at its path that is not the dumped one
+ *   LAZYSHM_FILES_NAMED=lazy|eager  (restore) recreated named files
  */
 #ifndef __LAZYSHM_CONFIG_H__
 #define __LAZYSHM_CONFIG_H__
@@ -23,10 +26,19 @@ enum lz_files_policy {
 	LZ_FILES_NONE = 2,
 };
 
+/* What a restore does with a named file that is not the dumped one. */
+enum lz_files_existing {
+	LZ_EXISTING_REFUSE = 0,	 /* fail, naming what differs (default) */
+	LZ_EXISTING_REPLACE = 1, /* recreate it from the images */
+	LZ_EXISTING_USE = 2,	 /* use it as it is, as upstream CRIU does */
+};
+
 struct lz_config {
 	bool lazy;
 	bool validate;
-	int files_policy; /* enum lz_files_policy */
+	int files_policy;	/* enum lz_files_policy */
+	int files_existing;	/* enum lz_files_existing */
+	bool files_named_eager; /* fill recreated named files before the tasks run */
 };
 
 int lz_config_read(struct lz_config *c);

@@ -85,29 +85,11 @@ int lz_file_is_dumped_one(const struct lz_obj *o, int root, const char *path)
 	return identity_mismatch(o, &st) == NULL;
 }
 
-enum { EXISTING_REFUSE,
-       EXISTING_REPLACE,
-       EXISTING_USE };
-
-static int existing_policy(void)
-{
-	const char *v = getenv("LAZYSHM_FILES_EXISTING");
-
-	if (!v || !*v || !strcmp(v, "refuse"))
-		return EXISTING_REFUSE;
-	if (!strcmp(v, "replace"))
-		return EXISTING_REPLACE;
-	if (!strcmp(v, "use"))
-		return EXISTING_USE;
-	pr_err("LAZYSHM_FILES_EXISTING=%s: expected refuse, replace or use\n", v);
-	return -1;
-}
-
 /*
  * A named file that exists at restore: >= 0 a descriptor to use as it is,
  * -ENOENT to (re)create it, another negative error to fail.
  */
-static int open_existing(const struct lz_obj *o, int root, const char *path)
+static int open_existing(const struct lz_restore_ctx *c, const struct lz_obj *o, int root, const char *path)
 {
 	const char *diff;
 	struct stat st;
@@ -118,16 +100,14 @@ static int open_existing(const struct lz_obj *o, int root, const char *path)
 	if (fstatat(root, path, &st, 0))
 		return errno == ENOENT ? -ENOENT : -errno;
 	diff = identity_mismatch(o, &st);
-	policy = diff ? existing_policy() : EXISTING_USE;
-	if (policy < 0)
-		return -EINVAL;
-	if (policy == EXISTING_REFUSE) {
+	policy = diff ? c->cfg->files_existing : LZ_EXISTING_USE;
+	if (policy == LZ_EXISTING_REFUSE) {
 		pr_err("file %s exists but is not the dumped one (%s differs): remove it, or set "
 		       "LAZYSHM_FILES_EXISTING=replace to recreate it from the images, or =use to keep it\n",
 		       o->name, diff);
 		return -EEXIST;
 	}
-	if (policy == EXISTING_REPLACE) {
+	if (policy == LZ_EXISTING_REPLACE) {
 		pr_info("file %s is not the dumped one (%s differs): replaced from the images\n", o->name, diff);
 		return unlinkat(root, path, 0) ? -errno : -ENOENT;
 	}
@@ -295,14 +275,6 @@ out:
 	return fd;
 }
 
-/* LAZYSHM_FILES_NAMED=eager: a named file's path is reachable by open() */
-static bool named_eager(void)
-{
-	const char *v = getenv("LAZYSHM_FILES_NAMED");
-
-	return v && !strcmp(v, "eager");
-}
-
 /* 1 if the daemon took the content, 0 if not (@why says why) */
 static int try_defer(const struct lz_restore_ctx *c, const struct lz_obj *o, int fd, int flags, char *why,
 		     size_t len)
@@ -317,7 +289,8 @@ static int try_defer(const struct lz_restore_ctx *c, const struct lz_obj *o, int
 		snprintf(why, len, "a task holds it open, and read()/write() on the descriptor bypass userfaultfd");
 		return 0;
 	}
-	if (!o->unlinked && named_eager()) {
+	/* a named file's path is reachable by open(), which bypasses userfaultfd */
+	if (!o->unlinked && c->cfg->files_named_eager) {
 		snprintf(why, len, "a named file and LAZYSHM_FILES_NAMED=eager");
 		return 0;
 	}
@@ -351,7 +324,7 @@ int lz_restore_file(const struct lz_restore_ctx *c, uint32_t id, int root, const
 		pr_err("file /%s: object %#x is not in the lazyshm image of this dump\n", path, id);
 		return -ENOENT;
 	}
-	fd = open_existing(o, root, path);
+	fd = open_existing(c, o, root, path);
 	if (fd != -ENOENT)
 		return fd;
 	fd = create_file(o, root, path);
