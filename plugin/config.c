@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Plugin settings from the environment; see config.h. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -90,6 +91,25 @@ static int read_restore_files(struct lz_config *c)
 	return 0;
 }
 
+static int read_ms(const char *name, unsigned *ms)
+{
+	const char *v = getenv(name);
+	char *end;
+	unsigned long n;
+
+	*ms = 0;
+	if (!v || !*v)
+		return 0;
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (errno || *end || n > 60000) {
+		pr_err("%s=%s: expected milliseconds, 0 to 60000\n", name, v);
+		return -1;
+	}
+	*ms = n;
+	return 0;
+}
+
 int lz_config_read(struct lz_config *c)
 {
 	const char *mode = getenv("LAZYSHM_MODE");
@@ -103,7 +123,8 @@ int lz_config_read(struct lz_config *c)
 			return -1;
 		}
 	}
-	if (read_files_policy(&c->files_policy) || read_restore_files(c))
+	if (read_files_policy(&c->files_policy) || read_restore_files(c) ||
+	    read_ms("LAZYSHM_TEST_FILL_DELAY_MS", &c->test_fill_delay_ms))
 		return -1;
 	return read_bool("LAZYSHM_VALIDATE", true, &c->validate);
 }

@@ -10,6 +10,10 @@
  *   LAZYSHM_FILES_EXISTING=refuse|replace|use  (restore) a named file found
  *                             at its path that is not the dumped one
  *   LAZYSHM_FILES_NAMED=lazy|eager  (restore) recreated named files
+ *   LAZYSHM_TEST_FILL_DELAY_MS=N     (lazy-pages, for tests only) the
+ *                             prefetch thread waits N ms between claiming a
+ *                             chunk and writing it, so that races with the
+ *                             application become reproducible
  */
 #ifndef __LAZYSHM_CONFIG_H__
 #define __LAZYSHM_CONFIG_H__
@@ -39,6 +43,7 @@ struct lz_config {
 	int files_policy;	/* enum lz_files_policy */
 	int files_existing;	/* enum lz_files_existing */
 	bool files_named_eager; /* fill recreated named files before the tasks run */
+	unsigned test_fill_delay_ms; /* LAZYSHM_TEST_FILL_DELAY_MS, 0 normally */
 };
 
 int lz_config_read(struct lz_config *c);

@@ -45,6 +45,7 @@ struct lz_daemon {
 	struct lz_task *tasks;
 	struct lz_stats *stats;
 	struct lz_prefetch pf; /* started when the restore has finished */
+	unsigned fill_delay_ms;
 };
 
 static struct lz_daemon D;
@@ -145,6 +146,10 @@ int lz_daemon_init(const struct lz_config *cfg)
 {
 	memset(&D, 0, sizeof(D));
 	D.imgdir = criu_get_image_dir();
+	D.fill_delay_ms = cfg->test_fill_delay_ms;
+	if (D.fill_delay_ms)
+		pr_warn("LAZYSHM_TEST_FILL_DELAY_MS=%u: the prefetch thread is slowed down for testing\n",
+			D.fill_delay_ms);
 	D.stats = calloc(1, sizeof(*D.stats));
 	if (!D.stats)
 		return -1;
@@ -238,7 +243,7 @@ static int serve_fault(struct lz_task *t, struct lz_range *r, uint64_t page, uin
 
 	/* the prefetch thread goes on after what the fault-around maps */
 	__atomic_store_n(&o->hint, page + 1 + FAULT_AROUND / o->psz, __ATOMIC_RELEASE);
-	if (state == LZ_PAGE_UNFILLED || state == LZ_PAGE_FILLING) {
+	if (state != LZ_PAGE_FILLED && state != LZ_PAGE_REMOVED) { /* unfilled, or being filled */
 		if (lz_object_fill(&D.objs, o, page, 1, LZ_FILL_FAULT | LZ_FILL_WAIT))
 			return -1;
 	} else if (missing && lz_object_materialize(o, page, 1)) {
@@ -480,7 +485,7 @@ int lz_daemon_idle(int restored)
 	if (!D.restored) {
 		D.restored = true;
 		D.stats->t_restored = lz_now_ns();
-		if (lz_prefetch_start(&D.pf, &D.objs))
+		if (lz_prefetch_start(&D.pf, &D.objs, D.fill_delay_ms))
 			return -EIO;
 	}
 	if (drain_prefetched())

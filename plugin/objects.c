@@ -427,30 +427,62 @@ static uint64_t claim_run(struct lz_object *o, uint64_t first, uint64_t end)
 	return n;
 }
 
-/* Under the state lock: the claimed run is written (ok) or given back */
-static void finish_run(struct lz_objects *t, struct lz_object *o, uint64_t first, uint64_t n, bool ok, bool fault)
+/* Under the state lock: a page removed while it was being written */
+static int drop_written(struct lz_object *o, uint64_t i, bool written)
 {
-	uint64_t i;
+	uint64_t off = i * o->psz, len = o->psz;
 
-	for (i = first; i < first + n; i++)
-		set_state(o, i, ok ? LZ_PAGE_FILLED : LZ_PAGE_UNFILLED);
-	if (ok) {
-		o->nr_done += n;
-		if (fault)
-			o->filled_fault += n;
-		else
-			o->filled_prefetch += n;
+	if (off + len > o->size)
+		len = o->size - off;
+	set_state(o, i, LZ_PAGE_REMOVED);
+	o->nr_done++;
+	o->removed++;
+	if (!written || !fallocate(o->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len)) {
+		pr_debug("page %" PRIu64 " of %s %#" PRIx64 " filled during its removal: dropped again\n", i,
+			 lz_kind_name(o->kind, o->psz), o->shmid);
+		return 0;
 	}
-	pthread_cond_broadcast(&t->state_cond);
+	pr_perror("cannot drop page %" PRIu64 " of %s %#" PRIx64 " again", i, lz_kind_name(o->kind, o->psz),
+		  o->shmid);
+	return -1;
 }
 
-/* Under the state lock: until no page of [first, end) is FILLING */
+/* Under the state lock: the claimed run is written (ok) or given back */
+static int finish_run(struct lz_objects *t, struct lz_object *o, uint64_t first, uint64_t n, bool ok, bool fault)
+{
+	uint64_t i;
+	int ret = 0;
+
+	for (i = first; i < first + n; i++) {
+		if (o->state[i] == LZ_PAGE_FILLING_REMOVED) {
+			ret |= drop_written(o, i, ok);
+			continue;
+		}
+		set_state(o, i, ok ? LZ_PAGE_FILLED : LZ_PAGE_UNFILLED);
+		if (!ok)
+			continue;
+		o->nr_done++;
+		if (fault)
+			o->filled_fault++;
+		else
+			o->filled_prefetch++;
+	}
+	pthread_cond_broadcast(&t->state_cond);
+	return ret;
+}
+
+static bool being_filled(const struct lz_object *o, uint64_t i)
+{
+	return o->state[i] == LZ_PAGE_FILLING || o->state[i] == LZ_PAGE_FILLING_REMOVED;
+}
+
+/* Under the state lock: until no page of [first, end) is being filled */
 static void wait_filling(struct lz_objects *t, struct lz_object *o, uint64_t first, uint64_t end)
 {
 	uint64_t i = first;
 
 	while (i < end) {
-		if (o->state[i] != LZ_PAGE_FILLING) {
+		if (!being_filled(o, i)) {
 			i++;
 			continue;
 		}
@@ -478,7 +510,8 @@ int lz_object_fill(struct lz_objects *t, struct lz_object *o, uint64_t first, ui
 		pthread_mutex_unlock(&t->state_lock);
 		ret = write_claimed(t, o, i, run, t->xxh);
 		pthread_mutex_lock(&t->state_lock);
-		finish_run(t, o, i, run, ret == 0, flags & LZ_FILL_FAULT);
+		if (finish_run(t, o, i, run, ret == 0, flags & LZ_FILL_FAULT))
+			ret = -1;
 		i += run;
 	}
 	pthread_mutex_unlock(&t->state_lock);
@@ -504,7 +537,8 @@ int lz_object_fill_claimed(struct lz_objects *t, struct lz_object *o, uint64_t f
 	int ret = write_claimed(t, o, first, n, xxh);
 
 	pthread_mutex_lock(&t->state_lock);
-	finish_run(t, o, first, n, ret == 0, false);
+	if (finish_run(t, o, first, n, ret == 0, false))
+		ret = -1;
 	pthread_mutex_unlock(&t->state_lock);
 	return ret;
 }
@@ -523,48 +557,24 @@ int lz_object_materialize(struct lz_object *o, uint64_t first, uint64_t n)
 	return -1;
 }
 
-/* Under the state lock: a page the prefetch thread wrote during a removal */
-static int drop_again(struct lz_objects *t, struct lz_object *o, uint64_t i)
-{
-	uint64_t off = i * o->psz, len = o->psz;
-
-	while (o->state[i] == LZ_PAGE_FILLING)
-		pthread_cond_wait(&t->state_cond, &t->state_lock);
-	if (o->state[i] == LZ_PAGE_REMOVED)
-		return 0;
-	if (o->state[i] == LZ_PAGE_FILLED) {
-		if (off + len > o->size)
-			len = o->size - off;
-		if (fallocate(o->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len)) {
-			pr_perror("cannot drop page %" PRIu64 " of %s %#" PRIx64 " again", i,
-				  lz_kind_name(o->kind, o->psz), o->shmid);
-			return -1;
-		}
-		o->nr_done--;
-	}
-	set_state(o, i, LZ_PAGE_REMOVED);
-	o->nr_done++;
-	o->removed++;
-	return 0;
-}
-
 int lz_object_remove(struct lz_objects *t, struct lz_object *o, uint64_t first, uint64_t n)
 {
 	uint64_t i, end = first + n < o->nr_pages ? first + n : o->nr_pages;
-	int ret = 0;
 
 	pthread_mutex_lock(&t->state_lock);
 	for (i = first; i < end; i++) {
+		if (o->state[i] == LZ_PAGE_FILLING) {
+			set_state(o, i, LZ_PAGE_FILLING_REMOVED);
+			continue;
+		}
 		if (o->state[i] != LZ_PAGE_UNFILLED)
 			continue;
 		set_state(o, i, LZ_PAGE_REMOVED);
 		o->nr_done++;
 		o->removed++;
 	}
-	/* waiting releases the lock: a page given back by a failed fill is UNFILLED again */
-	for (i = first; i < end && !ret; i++)
-		if (o->state[i] == LZ_PAGE_FILLING || o->state[i] == LZ_PAGE_UNFILLED)
-			ret = drop_again(t, o, i);
+	/* the writers drop them; later faults must find them REMOVED */
+	wait_filling(t, o, first, end);
 	pthread_mutex_unlock(&t->state_lock);
-	return ret;
+	return 0;
 }

@@ -27,6 +27,9 @@ enum {
 	LZ_PAGE_FILLED = 1,  /* content written and validated */
 	LZ_PAGE_REMOVED = 2, /* dropped by the application: reads as zeros */
 	LZ_PAGE_FILLING = 3, /* being written by one thread */
+	/* being written, and removed by the application meanwhile: the writer
+	 * drops it again once written (its write may follow the kernel's) */
+	LZ_PAGE_FILLING_REMOVED = 4,
 };
 
 /* lz_object_fill() flags */
@@ -97,8 +100,8 @@ int lz_object_fill_claimed(struct lz_objects *t, struct lz_object *o, uint64_t f
 int lz_object_materialize(struct lz_object *o, uint64_t first, uint64_t n);
 /*
  * The application dropped [first, first+n): those pages are never filled.
- * Pages the prefetch thread was filling are waited for and dropped again,
- * since its write may have followed the kernel's. 0 or -1.
+ * Pages another thread is filling are dropped again by it once written
+ * (its write may have followed the kernel's); this waits for that. 0.
  */
 int lz_object_remove(struct lz_objects *t, struct lz_object *o, uint64_t first, uint64_t n);
 const char *lz_kind_name(int kind, uint64_t psz);

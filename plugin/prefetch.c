@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lzdigest.h"
@@ -63,6 +64,15 @@ static uint64_t next_chunk(struct lz_prefetch *p, struct lz_object *o, uint64_t 
 	return n;
 }
 
+/* The testing knob: the claimed chunk stays FILLING for a while */
+static void delay(unsigned ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000 };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
 static bool stopping(struct lz_prefetch *p)
 {
 	return __atomic_load_n(&p->stop, __ATOMIC_ACQUIRE);
@@ -78,6 +88,8 @@ static void *prefetch_thread(void *arg)
 		struct lz_object *o = lz_objects_get(p->objs, i);
 
 		while (!stopping(p) && (n = next_chunk(p, o, &first))) {
+			if (p->delay_ms)
+				delay(p->delay_ms);
 			if (lz_object_fill_claimed(p->objs, o, first, n, p->xxh)) {
 				__atomic_store_n(&p->failed, true, __ATOMIC_RELEASE);
 				goto out;
@@ -91,10 +103,11 @@ out:
 	return NULL;
 }
 
-int lz_prefetch_start(struct lz_prefetch *p, struct lz_objects *objs)
+int lz_prefetch_start(struct lz_prefetch *p, struct lz_objects *objs, unsigned delay_ms)
 {
 	memset(p, 0, sizeof(*p));
 	p->objs = objs;
+	p->delay_ms = delay_ms;
 	p->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	p->xxh = XXH3_createState();
 	if (p->efd < 0 || !p->xxh || pthread_mutex_init(&p->lock, NULL) || pthread_cond_init(&p->cond, NULL)) {

@@ -27,10 +27,12 @@ struct lz_prefetch {
 	struct lz_chunk q[LZ_PREFETCH_QUEUE];
 	unsigned head, nr;
 	bool stop, finished, failed, started;
+	unsigned delay_ms; /* between claiming a chunk and writing it (tests) */
 };
 
-/* Start filling every UNFILLED page of every object */
-int lz_prefetch_start(struct lz_prefetch *p, struct lz_objects *objs);
+/* Start filling every UNFILLED page of every object; @delay_ms: see
+ * LAZYSHM_TEST_FILL_DELAY_MS in config.h, 0 normally */
+int lz_prefetch_start(struct lz_prefetch *p, struct lz_objects *objs, unsigned delay_ms);
 /* 1 and the next completed chunk, or 0 if none is queued */
 int lz_prefetch_pop(struct lz_prefetch *p, struct lz_chunk *c);
 /* No page is left for the thread to fill (it has exited) */
