@@ -18,13 +18,6 @@ grep -qE "Can't dump ghost file /?$(lz_re "${F#/}")( \(deleted\))? of [0-9]+ siz
 lz_log "dump failed as upstream: $(grep -o "Can't dump ghost file.*" "$W/dump.log" | head -1)"
 
 # the dump was rolled back: the workload runs on, untouched
-for p in $(cat "$W/ready"); do
-	lz_exited "$p" && lz_fail "dumped task $p is gone after the failed dump"
-done
-lz_verify_all "$W" 2 "$LZ_WP" || lz_fail "the workload's memory differs after the failed dump"
-lz_stop_tasks "$LZ_WP"
-lz_wait_gone "$LZ_WP" 10 || lz_fail "the workload did not exit"
-left=$(for p in $(cat "$W/ready"); do lz_exited "$p" || echo "$p"; done)
-[ -z "$left" ] || lz_fail "tasks left running: $left"
+lz_file_runs_on "$W" 2
 [ -z "$(ls -A "$H")" ] || lz_fail "files left on the hugetlbfs: $(ls -A "$H")"
 lz_log "PASS: LAZYSHM_FILES=none fails the dump as upstream, the workload ran on intact"

@@ -118,3 +118,18 @@ lz_file_end() {
 	lz_log "stats: $(lz_stats "$dir" "[.objects[] | {$fields}]" | jq -c .)"
 	lz_file_stop "$dir" "$n"
 }
+
+# lz_file_runs_on DIR NTASKS: after a failed dump of the workload started
+# in DIR (pid LZ_WP), it runs on untouched: every task alive, every byte
+# verifies; then it is stopped and no task is left. Or fail.
+lz_file_runs_on() {
+	local dir=$1 n=$2 p left
+	for p in $(cat "$dir/ready"); do
+		lz_exited "$p" && lz_fail "dumped task $p is gone after the failed dump"
+	done
+	lz_verify_all "$dir" "$n" "$LZ_WP" || lz_fail "the workload's memory differs after the failed dump"
+	lz_stop_tasks "$LZ_WP"
+	lz_wait_gone "$LZ_WP" 10 || lz_fail "the workload did not exit"
+	left=$(for p in $(cat "$dir/ready"); do lz_exited "$p" || echo "$p"; done)
+	[ -z "$left" ] || lz_fail "tasks left running: $left"
+}
