@@ -43,7 +43,6 @@ struct u64vec {
 struct idx {
 	struct lz_obj_spec *objs;
 	size_t nr, cap;
-	struct u64vec huge_file_ids; /* shmid of each MAP_SHARED hugetlbfs file VMA */
 	struct u64vec priv_file_ids; /* shmid of each MAP_PRIVATE-only file VMA */
 	struct u64vec plugin_remaps; /* orig_id << 32 | remap_id of PLUGIN remaps */
 	char *err;
@@ -106,7 +105,6 @@ static void idx_free(struct idx *x)
 		free((void *)x->objs[i].digests);
 	}
 	free(x->objs);
-	free(x->huge_file_ids.v);
 	free(x->priv_file_ids.v);
 	free(x->plugin_remaps.v);
 }
@@ -187,9 +185,6 @@ static int add_vmas(struct idx *x, const MmEntry *mm)
 		struct lz_obj_spec *o;
 		uint64_t end;
 
-		if ((v->status & CRIU_VMA_FILE_SHARED) && huge && !(v->status & CRIU_VMA_AREA_MEMFD) &&
-		    vec_push(x, &x->huge_file_ids, v->shmid))
-			return -ENOMEM;
 		if ((v->status & CRIU_VMA_FILE_PRIVATE) && !(v->status & CRIU_VMA_FILE_SHARED) &&
 		    vec_push(x, &x->priv_file_ids, v->shmid))
 			return -ENOMEM;
@@ -413,32 +408,6 @@ static int cmp_spec(const void *a, const void *b)
 	const struct lz_obj_spec *x = a, *y = b;
 
 	return x->shmid < y->shmid ? -1 : x->shmid > y->shmid;
-}
-
-static int plugin_owns(const struct idx *x, uint64_t orig_id)
-{
-	size_t i;
-
-	for (i = 0; i < x->plugin_remaps.n; i++)
-		if (x->plugin_remaps.v[i] >> 32 == orig_id)
-			return 1;
-	return 0;
-}
-
-int lzimg_count_hugetlb_files(int dirfd, unsigned *nr, char *err, size_t errlen)
-{
-	struct idx x = { .err = err, .errlen = errlen };
-	size_t i;
-	int ret;
-
-	if (err && errlen)
-		err[0] = '\0';
-	ret = scan_dir(&x, dirfd);
-	*nr = 0;
-	for (i = 0; i < x.huge_file_ids.n; i++)
-		*nr += !plugin_owns(&x, x.huge_file_ids.v[i]);
-	idx_free(&x);
-	return ret;
 }
 
 static int cmp_u64(const void *a, const void *b)

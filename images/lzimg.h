@@ -240,10 +240,6 @@ int lzimg_write_from_criu(int dirfd, char *err, size_t errlen);
  * and its status has VMA_FILE_PRIVATE without VMA_FILE_SHARED.
  */
 int lzimg_write_from_criu_with(int dirfd, const struct lz_obj_spec *extra, size_t nr_extra, char *err, size_t errlen);
-/* MAP_SHARED mappings of hugetlbfs files in CRIU's mm images that CRIU
- * restores from the files themselves (CRIU 4.1.1 keeps only their path):
- * files a plugin owns (PLUGIN remaps) are not counted. */
-int lzimg_count_hugetlb_files(int dirfd, unsigned *nr, char *err, size_t errlen);
 
 /*
  * Dump side for a file on tmpfs or hugetlbfs (the DUMP_FILE hook): read the
