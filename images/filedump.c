@@ -305,25 +305,34 @@ static int finish_pages(struct fdump *d, int dirfd, uint32_t id, const char *tmp
 	return 0;
 }
 
-static int read_boot_id(struct fdump *d, char **out)
+int lzimg_boot_id(char *buf, size_t len)
 {
-	char buf[128];
 	ssize_t n;
 	int fd;
 
 	fd = open(BOOT_ID_FILE, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return lz_seterr(d->err, d->errlen, errno, "%s: can't open %s: %s", d->path, BOOT_ID_FILE, strerror(errno));
-	n = read(fd, buf, sizeof(buf) - 1);
+		return -errno;
+	n = read(fd, buf, len - 1);
 	if (n < 0)
 		n = -errno;
 	if (close(fd) < 0 && n >= 0)
 		n = -errno;
 	if (n <= 0)
-		return lz_seterr(d->err, d->errlen, n ? (int)-n : EIO, "%s: can't read %s: %s", d->path, BOOT_ID_FILE,
-				 n ? strerror((int)-n) : "empty");
+		return n ? (int)n : -EIO;
 	buf[n] = '\0';
 	buf[strcspn(buf, "\n")] = '\0';
+	return 0;
+}
+
+static int read_boot_id(struct fdump *d, char **out)
+{
+	char buf[128];
+	int ret = lzimg_boot_id(buf, sizeof(buf));
+
+	if (ret)
+		return lz_seterr(d->err, d->errlen, -ret, "%s: can't read %s: %s", d->path, BOOT_ID_FILE,
+				 strerror(-ret));
 	*out = strdup(buf);
 	if (!*out)
 		return lz_seterr(d->err, d->errlen, ENOMEM, "%s: no memory", d->path);

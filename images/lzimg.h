@@ -258,6 +258,9 @@ int lzimg_write_from_criu_with(int dirfd, const struct lz_obj_spec *extra, size_
 struct stat;
 int lzimg_dump_file(int dirfd, int fd, uint32_t id, const char *path, const struct stat *st, struct lz_obj_spec *spec,
 		    char *err, size_t errlen);
+/* This boot's /proc/sys/kernel/random/boot_id, as file objects record it:
+ * 0, or -errno. */
+int lzimg_boot_id(char *buf, size_t len);
 /* Free what lzimg_dump_file() allocated in *spec and zero it. */
 void lzimg_spec_free(struct lz_obj_spec *spec);
 

@@ -46,26 +46,12 @@ static bool is_huge(const struct lz_obj *o)
 	return o->kind == LZ_KIND_HUGETLB_FILE;
 }
 
-static void read_boot_id(char *buf, size_t len)
-{
-	FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
-
-	buf[0] = '\0';
-	if (!f)
-		return;
-	if (!fgets(buf, len, f))
-		buf[0] = '\0';
-	fclose(f);
-	buf[strcspn(buf, "\n")] = '\0';
-}
-
 /* NULL if @st is the file that was dumped, else what differs */
 static const char *identity_mismatch(const struct lz_obj *o, const struct stat *st)
 {
-	char boot[64];
+	char boot[128];
 
-	read_boot_id(boot, sizeof(boot));
-	if (!o->boot_id || strcmp(o->boot_id, boot))
+	if (lzimg_boot_id(boot, sizeof(boot)) || !o->boot_id || strcmp(o->boot_id, boot))
 		return "the machine was rebooted or is another one";
 	if ((uint64_t)st->st_dev != o->dev || (uint64_t)st->st_ino != o->ino)
 		return "device or inode";
