@@ -46,6 +46,8 @@ struct lz_daemon {
 	struct lz_stats *stats;
 	struct lz_prefetch pf; /* started when the restore has finished */
 	unsigned fill_delay_ms;
+	struct pollfd *pfd; /* wait_activity()'s, kept across calls */
+	size_t pfd_cap;
 };
 
 static struct lz_daemon D;
@@ -193,6 +195,7 @@ void lz_daemon_fini(int ret)
 	}
 	lz_objects_fini(&D.objs);
 	free(D.stats);
+	free(D.pfd);
 	D.active = false;
 }
 
@@ -429,24 +432,27 @@ static int drain_prefetched(void)
  */
 static void wait_activity(void)
 {
-	struct pollfd *p;
 	struct lz_task *t;
+	size_t n = 1;
 	uint64_t v;
-	nfds_t n = 1;
 
 	for (t = D.tasks; t; t = t->next)
 		n++;
-	p = calloc(n, sizeof(*p));
-	if (!p)
-		return;
-	p[0] = (struct pollfd){ .fd = D.pf.efd, .events = POLLIN };
+	if (n > D.pfd_cap) {
+		struct pollfd *p = realloc(D.pfd, n * sizeof(*p));
+
+		if (!p)
+			return;
+		D.pfd = p;
+		D.pfd_cap = n;
+	}
+	D.pfd[0] = (struct pollfd){ .fd = D.pf.efd, .events = POLLIN };
 	for (n = 1, t = D.tasks; t; t = t->next)
 		if (!t->gone)
-			p[n++] = (struct pollfd){ .fd = t->uffd, .events = POLLIN };
-	if (poll(p, n, IDLE_WAIT_MS) > 0 && (p[0].revents & POLLIN) && read(D.pf.efd, &v, sizeof(v)) < 0 &&
+			D.pfd[n++] = (struct pollfd){ .fd = t->uffd, .events = POLLIN };
+	if (poll(D.pfd, n, IDLE_WAIT_MS) > 0 && (D.pfd[0].revents & POLLIN) && read(D.pf.efd, &v, sizeof(v)) < 0 &&
 	    errno != EAGAIN)
 		pr_perror("prefetch eventfd");
-	free(p);
 }
 
 /*
