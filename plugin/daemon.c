@@ -419,7 +419,7 @@ static int drain_prefetched(void)
 	struct lz_chunk c;
 
 	while (lz_prefetch_pop(&D.pf, &c))
-		if (c.obj && continue_everywhere(c.obj, c.first, c.n))
+		if (continue_everywhere(c.obj, c.first, c.n))
 			return -1;
 	return 0;
 }

@@ -30,11 +30,17 @@ static uint64_t chunk_pages(const struct lz_object *o)
 	return o->psz < CHUNK ? CHUNK / o->psz : 1;
 }
 
-/* Queue a completed chunk for the main thread; waits while the queue is full */
-static void queue_push(struct lz_prefetch *p, struct lz_object *o, uint64_t first, uint64_t n)
+static void wake_main(struct lz_prefetch *p)
 {
 	uint64_t one = 1;
 
+	if (write(p->efd, &one, sizeof(one)) != sizeof(one))
+		pr_perror("cannot wake the lazy-pages main thread");
+}
+
+/* Queue a completed chunk for the main thread; waits while the queue is full */
+static void queue_push(struct lz_prefetch *p, struct lz_object *o, uint64_t first, uint64_t n)
+{
 	pthread_mutex_lock(&p->lock);
 	while (p->nr == LZ_PREFETCH_QUEUE && !p->stop)
 		pthread_cond_wait(&p->cond, &p->lock);
@@ -43,8 +49,7 @@ static void queue_push(struct lz_prefetch *p, struct lz_object *o, uint64_t firs
 		p->nr++;
 	}
 	pthread_mutex_unlock(&p->lock);
-	if (write(p->efd, &one, sizeof(one)) != sizeof(one))
-		pr_perror("cannot wake the lazy-pages main thread");
+	wake_main(p);
 }
 
 /* Claim the next chunk of @o: after its last fault if there was one, else from its cursor */
@@ -99,7 +104,7 @@ static void *prefetch_thread(void *arg)
 	}
 out:
 	__atomic_store_n(&p->finished, true, __ATOMIC_RELEASE);
-	queue_push(p, NULL, 0, 0); /* wake the main thread; an empty chunk */
+	wake_main(p);
 	return NULL;
 }
 

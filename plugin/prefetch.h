@@ -13,7 +13,7 @@
 
 /* Pages [first, first+n) of obj are filled (FILLED, or REMOVED since) */
 struct lz_chunk {
-	struct lz_object *obj; /* NULL: nothing, a wake-up */
+	struct lz_object *obj;
 	uint64_t first, n;
 };
 
