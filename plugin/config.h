@@ -40,9 +40,9 @@ enum lz_files_existing {
 struct lz_config {
 	bool lazy;
 	bool validate;
-	int files_policy;	/* enum lz_files_policy */
-	int files_existing;	/* enum lz_files_existing */
-	bool files_named_eager; /* fill recreated named files before the tasks run */
+	int files_policy;	     /* enum lz_files_policy */
+	int files_existing;	     /* enum lz_files_existing */
+	bool files_named_eager;	     /* fill recreated named files before the tasks run */
 	unsigned test_fill_delay_ms; /* LAZYSHM_TEST_FILL_DELAY_MS, 0 normally */
 };
 

@@ -10,6 +10,7 @@
  * CONTINUEs, so that applications rarely fault at all.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <linux/userfaultfd.h>
 #include <stdbool.h>
@@ -21,7 +22,7 @@
 
 #include "criu-plugin.h"
 #include "daemon.h"
-#include "guardian.h"
+#include "failstop.h"
 #include "log.h"
 #include "objects.h"
 #include "prefetch.h"
@@ -41,7 +42,7 @@ struct lz_daemon {
 	int imgdir;
 	struct lz_objects objs;
 	struct lz_registry *reg;
-	struct lz_guardian guard;
+	struct lz_failstop fs;
 	struct lz_task *tasks;
 	struct lz_stats *stats;
 	struct lz_prefetch pf; /* started when the restore has finished */
@@ -144,6 +145,29 @@ static int task_retry(struct lz_task *t)
 	return 0;
 }
 
+/* The registry hands over an object (in its thread) */
+static int take_object(void *arg, int fd, const struct lz_offer *o, char *why, size_t len)
+{
+	struct lz_object_desc d = { .shmid = o->shmid, .size = o->size, .kind = o->kind, .seals = o->seals };
+
+	return lz_objects_add(&D.objs, fd, &d, D.imgdir, why, len);
+}
+
+/* The registry lives in the work directory, as CRIU's lazy-pages.socket */
+static struct lz_registry *start_registry(void)
+{
+	struct lz_registry *reg;
+	int wd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+	if (wd < 0) {
+		pr_perror("cannot open the work directory");
+		return NULL;
+	}
+	reg = lz_registry_start(wd, take_object, NULL);
+	close(wd);
+	return reg;
+}
+
 int lz_daemon_init(const struct lz_config *cfg)
 {
 	memset(&D, 0, sizeof(D));
@@ -158,16 +182,18 @@ int lz_daemon_init(const struct lz_config *cfg)
 	if (lz_objects_init(&D.objs, D.imgdir, cfg->validate))
 		goto err;
 	/* the guardian first: it must not inherit the registry's thread */
-	if (lz_guardian_start(&D.guard))
-		goto err_objs;
-	D.reg = lz_registry_start(D.imgdir, &D.objs);
+	if (lz_failstop_start(&D.fs))
+		goto err_fs;
+	D.reg = start_registry();
 	if (!D.reg)
-		goto err_objs;
+		goto err_fs;
 	D.active = true;
 	pr_info("lazy-pages: serving shmem and hugetlbfs objects%s\n",
 		cfg->validate ? ", validating page digests" : ", digest validation disabled");
 	return 0;
-err_objs:
+err_fs:
+	/* a guardian already started reads EOF and exits: there is no tree yet */
+	lz_failstop_fini(&D.fs);
 	lz_objects_fini(&D.objs);
 err:
 	free(D.stats);
@@ -184,11 +210,12 @@ void lz_daemon_fini(int ret)
 	lz_registry_stop(D.reg);
 	if (ret == 0 && (D.resident || !lz_objects_count(&D.objs))) {
 		lz_stats_summary(D.stats, &D.objs, D.imgdir);
-		if (lz_guardian_release(&D.guard))
+		if (lz_failstop_release(&D.fs))
 			pr_err("could not release the guardian\n");
 	} else {
-		pr_err("lazy-pages failed before every page was restored; the guardian stops the restored tree\n");
+		lz_failstop_abort(&D.fs);
 	}
+	lz_failstop_fini(&D.fs);
 	for (t = D.tasks; t; t = n) {
 		n = t->next;
 		lz_task_free(t);
@@ -199,17 +226,26 @@ void lz_daemon_fini(int ret)
 	D.active = false;
 }
 
-int lz_daemon_task(int pid, int uffd)
+int lz_daemon_task(int pid, int pidfd, int uffd)
 {
-	struct lz_task *t = lz_task_new(pid, uffd);
+	struct lz_task *t;
+	int fd;
 
+	if (!D.active)
+		return -ENOTSUP;
+	if (pidfd < 0) {
+		pr_err("task %d came without a pidfd: it cannot be told from other processes, refusing it\n", pid);
+		return -EINVAL;
+	}
+	fd = fcntl(pidfd, F_DUPFD_CLOEXEC, 3);
+	t = fd < 0 ? NULL : lz_task_new(pid, fd, uffd);
 	if (!t)
 		return -ENOMEM;
 	if (!D.stats->t_start)
 		D.stats->t_start = lz_now_ns();
 	t->next = D.tasks;
 	D.tasks = t;
-	return lz_guardian_watch(&D.guard, pid, uffd) ? -EIO : 0;
+	return lz_failstop_task(&D.fs, t->pidfd, uffd) || lz_failstop_idle(&D.fs, &D.objs) ? -EIO : 0;
 }
 
 /*
@@ -281,6 +317,48 @@ static int fault_around(struct lz_task *t, struct lz_range *r, uint64_t page)
 	return continue_filled(t, r, page, n);
 }
 
+/* The range of @t that maps @address; the task's mappings are read again
+ * once if none does (a mapping grown in place by mremap raises no event) */
+static struct lz_range *find_range(struct lz_task *t, uint64_t address)
+{
+	struct lz_range *r = lz_task_find(t, address);
+
+	/* lazy-pages' own memory, as the task's mappings said */
+	if (r || t->pidfd < 0 || lz_ranges_find(&t->priv, address))
+		return r;
+	pr_info("task %d: fault at %#" PRIx64 " outside its known ranges: reading its mappings again\n", t->pid,
+		address);
+	if (lz_task_load(t, &D.objs))
+		return NULL;
+	return lz_task_find(t, address);
+}
+
+/*
+ * No object of ours maps @address. lazy-pages may serve it only if it is its
+ * own private anonymous memory: it would map a zero page, which in shared
+ * memory means a page the application wrote, or will read, is lost.
+ */
+static int decline_fault(struct lz_task *t, uint64_t address, uint64_t flags)
+{
+	int cls;
+
+	if (flags & UFFD_PAGEFAULT_FLAG_MINOR) {
+		pr_err("task %d: minor fault at %#" PRIx64 " in no lazily restored object: stopping\n", t->pid,
+		       address);
+		return -EFAULT;
+	}
+	/* a task forked after the restore: only its parent's ranges are known */
+	if (t->pidfd < 0 || lz_ranges_find(&t->priv, address))
+		return -ENOTSUP;
+	cls = lz_task_addr_class(t, address);
+	if (cls == LZ_ADDR_PRIVATE_ANON || cls == LZ_ADDR_UNMAPPED)
+		return -ENOTSUP;
+	pr_err("task %d: fault at %#" PRIx64 " in a %s mapping that no lazily restored object covers: stopping "
+	       "rather than letting a zero page be mapped\n",
+	       t->pid, address, cls < 0 ? "unreadable" : "shared or file");
+	return -EFAULT;
+}
+
 int lz_daemon_fault(int pid, int uffd, uint64_t address, uint64_t flags)
 {
 	uint64_t t0 = lz_now_ns(), page;
@@ -292,11 +370,17 @@ int lz_daemon_fault(int pid, int uffd, uint64_t address, uint64_t flags)
 	t = task_by_uffd(uffd);
 	if (!t || task_ready(t))
 		return t ? -EIO : -ENOTSUP;
-	r = lz_task_find(t, address);
+	r = find_range(t, address);
 	if (!r)
-		return -ENOTSUP;
+		return decline_fault(t, address, flags);
 
 	page = (r->off + (address - r->start)) / r->obj->psz;
+	if (page >= r->obj->nr_pages) {
+		pr_err("task %d: fault at %#" PRIx64 " is page %" PRIu64 " of %s %#" PRIx64 ", which has %" PRIu64
+		       ": stopping\n",
+		       t->pid, address, page, lz_kind_name(r->obj->kind, r->obj->psz), r->obj->shmid, r->obj->nr_pages);
+		return -EFAULT;
+	}
 	if (serve_fault(t, r, page, flags))
 		return -EIO;
 	lz_stats_fault(D.stats, lz_now_ns() - t0);
@@ -307,9 +391,10 @@ static int task_fork(struct lz_task *parent, int child_uffd)
 {
 	struct lz_task *t;
 
-	if (task_ready(parent))
+	/* the parent waits in fork() until this event is read: its maps are the child's */
+	if (parent->pidfd >= 0 ? lz_task_load(parent, &D.objs) : task_ready(parent))
 		return -1;
-	t = lz_task_new(parent->pid, child_uffd);
+	t = lz_task_new(parent->pid, -1, child_uffd);
 	if (!t)
 		return -1;
 	if (lz_task_copy_ranges(t, parent)) {
@@ -318,21 +403,7 @@ static int task_fork(struct lz_task *parent, int child_uffd)
 	}
 	t->next = D.tasks;
 	D.tasks = t;
-	return lz_guardian_watch(&D.guard, parent->pid, child_uffd);
-}
-
-/* Do the task's lazy ranges cover all of [start, end)? */
-static bool task_covers(struct lz_task *t, uint64_t start, uint64_t end)
-{
-	struct lz_range *r;
-
-	while (start < end) {
-		r = lz_task_find(t, start);
-		if (!r)
-			return false;
-		start = r->end;
-	}
-	return true;
+	return lz_failstop_fork(&D.fs, child_uffd);
 }
 
 /* The application dropped [start, end): its unpopulated pages stay zero */
@@ -340,8 +411,8 @@ static int task_remove(struct lz_task *t, uint64_t start, uint64_t end)
 {
 	size_t i;
 
-	for (i = 0; i < t->nr; i++) {
-		struct lz_range *r = &t->ranges[i];
+	for (i = 0; i < t->ranges.nr; i++) {
+		struct lz_range *r = &t->ranges.r[i];
 		uint64_t s = r->start > start ? r->start : start;
 		uint64_t e = r->end < end ? r->end : end;
 		uint64_t psz = r->obj->psz, first, last;
@@ -372,7 +443,7 @@ int lz_daemon_event(int pid, int uffd, int event, uint64_t a, uint64_t b, uint64
 	case CR_LAZY_EVENT_DONE:
 		/* the daemon closes this userfaultfd: the guardian must too */
 		t->gone = true;
-		return lz_guardian_forget(&D.guard, uffd) ? -EIO : 0;
+		return lz_failstop_forget(&D.fs, uffd) ? -EIO : 0;
 	case UFFD_EVENT_FORK:
 		ret = task_fork(t, (int)a);
 		break;
@@ -380,7 +451,7 @@ int lz_daemon_event(int pid, int uffd, int event, uint64_t a, uint64_t b, uint64
 		if (task_ready(t) || task_remove(t, a, b))
 			return -EIO;
 		/* ours alone: keep it registered (unregistering splits the VMA) */
-		if (task_covers(t, a, b))
+		if (lz_ranges_cover(&t->ranges, a, b))
 			return task_retry(t) ? -EIO : 1;
 		/* lazy-pages unregisters it: later touches see the page cache */
 		ret = lz_task_drop(t, a, b);
@@ -406,8 +477,8 @@ static int continue_everywhere(struct lz_object *o, uint64_t first, uint64_t n)
 	for (t = D.tasks; t; t = t->next) {
 		if (t->gone || task_ready(t) || task_retry(t))
 			continue;
-		for (i = 0; i < t->nr; i++)
-			if (t->ranges[i].obj == o && continue_filled(t, &t->ranges[i], first, n))
+		for (i = 0; i < t->ranges.nr; i++)
+			if (t->ranges.r[i].obj == o && continue_filled(t, &t->ranges.r[i], first, n))
 				return -1;
 	}
 	return 0;
@@ -486,6 +557,8 @@ int lz_daemon_idle(int restored)
 {
 	if (!D.active)
 		return -ENOTSUP;
+	if (lz_failstop_idle(&D.fs, &D.objs))
+		return -EIO;
 	if (!restored || D.resident)
 		return 0;
 	if (!D.restored) {
@@ -510,6 +583,7 @@ int lz_daemon_idle(int restored)
 		D.resident = true;
 		D.stats->t_resident = lz_now_ns();
 		pr_info("every lazily restored page is populated\n");
+		lz_objects_seal(&D.objs);
 		return 0;
 	}
 	lz_stats_progress(D.stats, &D.objs);

@@ -9,7 +9,7 @@
 
 int lz_daemon_init(const struct lz_config *cfg);
 void lz_daemon_fini(int ret);
-int lz_daemon_task(int pid, int uffd);
+int lz_daemon_task(int pid, int pidfd, int uffd);
 int lz_daemon_fault(int pid, int uffd, uint64_t address, uint64_t flags);
 int lz_daemon_event(int pid, int uffd, int event, uint64_t a, uint64_t b, uint64_t c);
 int lz_daemon_idle(int restored);

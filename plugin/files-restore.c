@@ -27,7 +27,7 @@
 #include "log.h"
 #include "lzimg.h"
 #include "objects.h"
-#include "registry.h"
+#include "offer.h"
 
 #ifndef MFD_HUGETLB
 #define MFD_HUGETLB 0x0004U
@@ -261,7 +261,7 @@ out:
 	return fd;
 }
 
-/* 1 if the daemon took the content, 0 if not (@why says why) */
+/* 1 if the daemon took the content, 0 if not, -1 if its answer was lost (@why says why) */
 static int try_defer(const struct lz_restore_ctx *c, const struct lz_obj *o, int fd, int flags, char *why,
 		     size_t len)
 {
@@ -296,7 +296,7 @@ static int try_defer(const struct lz_restore_ctx *c, const struct lz_obj *o, int
 	if (lz_kprobe(&kf) == 0 &&
 	    !(is_huge(o) ? lz_kprobe_lazy_hugetlb(&kf, why, len) : lz_kprobe_lazy_shmem(&kf, why, len)))
 		return 0;
-	return lz_registry_offer(c->imgdir, fd, o->shmid, o->size, LZ_OBJ_FILE, why, len) == 1;
+	return lz_offer(fd, o->shmid, o->size, LZ_OBJ_FILE, 0, why, len);
 }
 
 int lz_restore_file(const struct lz_restore_ctx *c, uint32_t id, int root, const char *path, int flags,
@@ -304,7 +304,7 @@ int lz_restore_file(const struct lz_restore_ctx *c, uint32_t id, int root, const
 {
 	const struct lz_obj *o = c->img ? lzimg_find(c->img, LZ_FILE_SHMID(id)) : NULL;
 	char why[256];
-	int fd;
+	int fd, ret;
 
 	if (!o) {
 		pr_err("file /%s: object %#x is not in the lazyshm image of this dump\n", path, id);
@@ -316,7 +316,14 @@ int lz_restore_file(const struct lz_restore_ctx *c, uint32_t id, int root, const
 	fd = create_file(o, root, path);
 	if (fd < 0)
 		return fd;
-	if (try_defer(c, o, fd, flags, why, sizeof(why))) {
+	ret = try_defer(c, o, fd, flags, why, sizeof(why));
+	if (ret < 0) {
+		/* the daemon may have taken it: never restore it eagerly behind its back */
+		pr_err("file %s: %s\n", o->name, why);
+		close(fd);
+		return -EIO;
+	}
+	if (ret) {
 		pr_info("file %s (%s, %" PRIu64 " bytes) deferred to the lazy-pages daemon\n", o->name,
 			lzimg_kind_name(o->kind), o->size);
 		*out_flags |= CR_FILE_DEFERRED;

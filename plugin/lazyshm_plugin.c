@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 
+#include "abi.h"
 #include "config.h"
 #include "criu-plugin.h"
 #include "daemon.h"
@@ -43,6 +44,8 @@ static const char *stage_name(int stage)
 
 static int lazyshm_plugin_init(int stage)
 {
+	if (lz_abi_check())
+		return -1;
 	pr_info("lazyshm plugin %s initialized for %s\n", LAZYSHM_VERSION, stage_name(stage));
 	if (lz_config_read(&cfg))
 		return -1;
@@ -68,9 +71,10 @@ static void lazyshm_plugin_fini(int stage, int ret)
 
 __attribute__((visibility("default"))) CR_PLUGIN_REGISTER("lazyshm", lazyshm_plugin_init, lazyshm_plugin_fini)
 
-static int lazyshm_plugin_restore_shmem_content(int fd, uint64_t shmid, uint64_t size, int kind, int flags)
+	static int lazyshm_plugin_restore_shmem_content(int fd, uint64_t shmid, uint64_t size, int kind, int flags,
+							unsigned int seals)
 {
-	return lz_restore_shmem_content(fd, shmid, size, kind, flags);
+	return lz_restore_shmem_content(fd, shmid, size, kind, flags, seals);
 }
 CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__RESTORE_SHMEM_CONTENT, lazyshm_plugin_restore_shmem_content)
 
@@ -86,11 +90,15 @@ CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__DUMP_REG_FILE, lazyshm_plugin_dump_reg_f
  * CRIU's own objects falls back to its eager, unvalidated path; but the
  * content of the files lazyshm stored is nowhere else: then the dump fails.
  */
-static int lazyshm_plugin_dump_finish(void)
+static int lazyshm_plugin_dump_finish(int ret)
 {
 	const struct lz_obj_spec *files;
 	size_t nr_files = lz_dump_files_specs(&files);
 
+	if (ret) {
+		lz_dump_files_fini();
+		return 0;
+	}
 	if (lazyshm_dump_finish() == 0)
 		return 0;
 	if (nr_files)
@@ -106,9 +114,9 @@ static int lazyshm_plugin_restore_reg_file(uint32_t obj_id, int root_fd, const c
 }
 CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__RESTORE_REG_FILE, lazyshm_plugin_restore_reg_file)
 
-static int lazyshm_plugin_lazy_pages_task(int pid, int uffd)
+static int lazyshm_plugin_lazy_pages_task(int pid, int pidfd, int uffd)
 {
-	return lz_daemon_task(pid, uffd);
+	return lz_daemon_task(pid, pidfd, uffd);
 }
 CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__LAZY_PAGES_TASK, lazyshm_plugin_lazy_pages_task)
 

@@ -109,6 +109,11 @@ static int object_map(struct lz_object *o, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot stat shmem %#" PRIx64 ": %s", o->shmid, strerror(errno));
 		return -1;
 	}
+	/* a SysV hugetlb segment's file is its size rounded up to huge pages */
+	if ((uint64_t)st.st_size != o->size)
+		pr_info("shmem %#" PRIx64 ": %" PRIu64 " bytes offered, the object has %lld\n", o->shmid, o->size,
+			(long long)st.st_size);
+	o->size = st.st_size;
 	o->dev = st.st_dev;
 	o->ino = st.st_ino;
 	o->psz = sfs.f_type == HUGETLBFS_MAGIC ? (uint64_t)sfs.f_bsize : 4096;
@@ -191,17 +196,32 @@ static int object_attach_images(struct lz_objects *t, struct lz_object *o, int i
 	return 0;
 }
 
+static bool known_shmid(struct lz_objects *t, uint64_t shmid)
+{
+	size_t i;
+
+	for (i = 0; i < t->nr; i++)
+		if (t->objs[i]->shmid == shmid)
+			return true;
+	return false;
+}
+
+/* 0, -EEXIST for a second object of the same shmid, or -ENOMEM */
 static int objects_append(struct lz_objects *t, struct lz_object *o)
 {
 	int ret = 0;
 
 	pthread_mutex_lock(&t->lock);
+	if (known_shmid(t, o->shmid)) {
+		ret = -EEXIST;
+		goto out;
+	}
 	if (t->nr == t->cap) {
 		size_t cap = t->cap ? t->cap * 2 : 16;
 		struct lz_object **n = realloc(t->objs, cap * sizeof(*n));
 
 		if (!n) {
-			ret = -1;
+			ret = -ENOMEM;
 			goto out;
 		}
 		t->objs = n;
@@ -214,29 +234,33 @@ out:
 }
 
 /* Takes ownership of @fd, also on failure */
-int lz_objects_add(struct lz_objects *t, int fd, uint64_t shmid, uint64_t size, int kind, int imgdir, char *err,
+int lz_objects_add(struct lz_objects *t, int fd, const struct lz_object_desc *d, int imgdir, char *err,
 		   size_t errlen)
 {
 	struct lz_object *o = calloc(1, sizeof(*o));
+	int ret;
 
 	if (!o) {
 		close(fd);
-		snprintf(err, errlen, "no memory for shmem %#" PRIx64, shmid);
+		snprintf(err, errlen, "no memory for shmem %#" PRIx64, d->shmid);
 		return -1;
 	}
 	o->fd = fd;
-	o->shmid = shmid;
-	o->size = size;
-	o->kind = kind;
+	o->shmid = d->shmid;
+	o->size = d->size;
+	o->kind = d->kind;
+	o->seals = d->seals;
 
 	if (object_map(o, err, errlen) || object_attach_images(t, o, imgdir, err, errlen))
 		goto err;
-	if (objects_append(t, o)) {
-		snprintf(err, errlen, "no memory to track shmem %#" PRIx64, shmid);
+	ret = objects_append(t, o);
+	if (ret) {
+		snprintf(err, errlen, ret == -EEXIST ? "shmem %#" PRIx64 " was offered already: a second offer is refused" : "no memory to track shmem %#" PRIx64,
+			 d->shmid);
 		goto err;
 	}
 	pr_info("object %s %#" PRIx64 ": %" PRIu64 " bytes in %" PRIu64 " pages of %" PRIu64 "%s\n",
-		lz_kind_name(kind, o->psz), shmid, size, o->nr_pages, o->psz,
+		lz_kind_name(o->kind, o->psz), o->shmid, o->size, o->nr_pages, o->psz,
 		o->digests ? ", digests loaded" : ", not validated");
 	return 0;
 err:
@@ -577,4 +601,30 @@ int lz_object_remove(struct lz_objects *t, struct lz_object *o, uint64_t first, 
 	wait_filling(t, o, first, end);
 	pthread_mutex_unlock(&t->state_lock);
 	return 0;
+}
+
+/* A sealed memfd's seals, now that its content is complete */
+static void seal(struct lz_object *o)
+{
+	if (o->map && munmap(o->map, o->nr_pages * o->psz))
+		pr_perror("cannot unmap %s %#" PRIx64, lz_kind_name(o->kind, o->psz), o->shmid);
+	o->map = NULL;
+	if (fcntl(o->fd, F_ADD_SEALS, o->seals) == 0) {
+		pr_info("%s %#" PRIx64 ": seals %#x applied\n", lz_kind_name(o->kind, o->psz), o->shmid, o->seals);
+		return;
+	}
+	pr_perror("%s %#" PRIx64 ": cannot apply its seals %#x; the application runs without them",
+		  lz_kind_name(o->kind, o->psz), o->shmid, o->seals);
+}
+
+void lz_objects_seal(struct lz_objects *t)
+{
+	size_t i, nr = lz_objects_count(t);
+
+	for (i = 0; i < nr; i++) {
+		struct lz_object *o = lz_objects_get(t, i);
+
+		if (o->seals)
+			seal(o);
+	}
 }

@@ -42,26 +42,27 @@ enum {
 struct lz_object {
 	uint64_t shmid;
 	int kind;	    /* CR_SHMEM_* or LZ_OBJ_FILE */
-	uint64_t size;	    /* bytes */
+	uint64_t size;	    /* bytes, from fstat(): never changed */
+	unsigned int seals; /* memfd seals to apply at full residency */
 	uint64_t psz;	    /* page size of the object */
 	uint64_t nr_pages;  /* of psz */
 	dev_t dev;
 	ino_t ino;
 	int fd;
-	char *map;	    /* the daemon's second mapping (huge pages only) */
-	uint8_t *state;	    /* LZ_PAGE_* per page */
-	uint64_t nr_done;   /* pages FILLED or REMOVED */
-	uint64_t next;	    /* prefetch cursor (prefetch thread) */
-	uint64_t hint;	    /* where the last fault was + 1, 0 if none (atomic) */
+	char *map;	  /* the daemon's second mapping (huge pages only) */
+	uint8_t *state;	  /* LZ_PAGE_* per page */
+	uint64_t nr_done; /* pages FILLED or REMOVED */
+	uint64_t next;	  /* prefetch cursor (prefetch thread) */
+	uint64_t hint;	  /* where the last fault was + 1, 0 if none (atomic) */
 	struct lz_pagesrc *src;
-	const char *img;     /* the pages image, mapped read-only (4K objects) */
+	const char *img; /* the pages image, mapped read-only (4K objects) */
 	size_t img_len;
 	const struct lz_obj *digests; /* NULL: no lazyshm image for it */
 	uint64_t filled_fault, filled_prefetch, removed;
 };
 
 struct lz_objects {
-	pthread_mutex_t lock; /* guards adding objects; they are never removed */
+	pthread_mutex_t lock;	    /* guards adding objects; they are never removed */
 	pthread_mutex_t state_lock; /* page states and fill counters */
 	pthread_cond_t state_cond;  /* a FILLING page changed state */
 	struct lz_object **objs;
@@ -71,9 +72,19 @@ struct lz_objects {
 	void *xxh; /* XXH3 state of the daemon's main thread (huge pages) */
 };
 
+/* What the restore says of an object it hands over */
+struct lz_object_desc {
+	uint64_t shmid;
+	uint64_t size;	    /* as the restore knows it; the object's own (fstat) wins */
+	int kind;	    /* CR_SHMEM_* or LZ_OBJ_FILE */
+	unsigned int seals; /* memfd seals, applied once every page is there */
+};
+
 int lz_objects_init(struct lz_objects *t, int imgdir, bool validate);
 void lz_objects_fini(struct lz_objects *t);
-int lz_objects_add(struct lz_objects *t, int fd, uint64_t shmid, uint64_t size, int kind, int imgdir, char *err,
+/* Take object @fd (also on failure): 0, or -1 with @err (a second object
+ * with the same shmid is refused) */
+int lz_objects_add(struct lz_objects *t, int fd, const struct lz_object_desc *d, int imgdir, char *err,
 		   size_t errlen);
 struct lz_object *lz_objects_find(struct lz_objects *t, dev_t dev, ino_t ino);
 size_t lz_objects_count(struct lz_objects *t);
@@ -104,6 +115,9 @@ int lz_object_materialize(struct lz_object *o, uint64_t first, uint64_t n);
  * (its write may have followed the kernel's); this waits for that. 0.
  */
 int lz_object_remove(struct lz_objects *t, struct lz_object *o, uint64_t first, uint64_t n);
+/* Every page is there: apply the seals of sealed memfds (main thread, no
+ * other thread using the objects any more) */
+void lz_objects_seal(struct lz_objects *t);
 const char *lz_kind_name(int kind, uint64_t psz);
 
 #endif /* __LAZYSHM_OBJECTS_H__ */

@@ -1,9 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The channel on which `criu restore` hands each deferred shared object to
- * the lazy-pages daemon: a descriptor of the object (SCM_RIGHTS) and its
- * identity. The daemon answers only once it can serve the object, so a
- * task never runs on an object the daemon does not know.
+ * the lazy-pages daemon: a descriptor of the object and its identity. The
+ * daemon answers only once it can serve the object, so a task never runs
+ * on an object the daemon does not know.
+ *
+ * The daemon listens on LZ_REGISTRY_SOCK in its work directory (mode 0600,
+ * next to CRIU's lazy-pages.socket) and accepts only peers of its own uid
+ * (SO_PEERCRED). `criu restore` connects once, from its work directory,
+ * before any task exists; its tasks reach that connection whatever mount
+ * or network namespace they are in by then. Each offer carries its own
+ * reply socket (a socket pair), so tasks offering at once never read each
+ * other's answers.
  */
 #ifndef __LAZYSHM_REGISTRY_H__
 #define __LAZYSHM_REGISTRY_H__
@@ -11,16 +19,36 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "objects.h"
+#define LZ_REGISTRY_SOCK "lazyshm.sock"
+/* How long either side waits for the other */
+#define LZ_REGISTRY_TIMEOUT_MS 30000
 
-struct lz_registry;
+struct lz_offer {
+	int32_t kind;	/* CR_SHMEM_* or LZ_OBJ_FILE */
+	uint32_t seals; /* memfd seals to apply once the content is complete */
+	uint64_t shmid;
+	uint64_t size; /* bytes */
+};
 
-/* Restore side: 1 if the daemon took the object, 0 if it declined, -1 if
- * there is no daemon to ask; @why says why not. */
-int lz_registry_offer(int imgdir, int fd, uint64_t shmid, uint64_t size, int kind, char *why, size_t len);
+/*
+ * Restore side. Connect to the daemon's registry in @dirfd: the socket, or
+ * -1 with @why (no daemon there: -ENOENT in *err, anything else: another
+ * errno) — the caller decides whether that is fatal.
+ */
+int lz_registry_connect(int dirfd, int *err, char *why, size_t len);
+/* Offer object @fd on connection @sk: 1 taken, 0 declined (@why says why),
+ * -1 if the answer did not come (@why): the daemon may own it then */
+int lz_registry_offer(int sk, int fd, const struct lz_offer *o, char *why, size_t len);
 
-/* Daemon side: serve offers in a thread until stopped */
-struct lz_registry *lz_registry_start(int imgdir, struct lz_objects *objs);
+/*
+ * Daemon side. @take is called in the registry's thread for each offer:
+ * 0 taken (it owns @fd then), or -1 with @why (@fd is closed).
+ */
+typedef int (*lz_take_fn)(void *arg, int fd, const struct lz_offer *o, char *why, size_t len);
+struct lz_registry *lz_registry_start(int dirfd, lz_take_fn take, void *arg);
 void lz_registry_stop(struct lz_registry *r);
+/* Serve one message of connection @conn: 0, or -1 if the connection is to
+ * be closed (EOF, a malformed message) */
+int lz_registry_serve(int conn, lz_take_fn take, void *arg);
 
 #endif /* __LAZYSHM_REGISTRY_H__ */

@@ -19,7 +19,7 @@
 #include "kprobe.h"
 #include "log.h"
 #include "lzimg.h"
-#include "registry.h"
+#include "offer.h"
 #include "restore.h"
 
 /*
@@ -44,18 +44,17 @@ static bool is_hugetlb(int fd)
 
 static const char *kind_name(int kind)
 {
-	return kind == CR_SHMEM_SYSV ? "SysV shm" : kind == CR_SHMEM_MEMFD ? "memfd" : "shared anonymous memory";
+	return kind == CR_SHMEM_SYSV ? "SysV shm" : kind == CR_SHMEM_MEMFD ? "memfd" :
+									     "shared anonymous memory";
 }
 
 /* Why CRIU could not defer this object (CR_SHMEM_CAN_DEFER unset) */
-static void no_defer_reason(int fd, int kind, int flags, char *why, size_t len)
+static void no_defer_reason(int fd, int kind, char *why, size_t len)
 {
 	struct lz_kfeatures kf;
 	bool huge = is_hugetlb(fd);
 
-	if (flags & CR_SHMEM_FD_REACHABLE)
-		snprintf(why, len, "a task holds it open, and read()/write() on the descriptor bypass userfaultfd");
-	else if (kind == CR_SHMEM_SYSV && !huge)
+	if (kind == CR_SHMEM_SYSV && !huge)
 		snprintf(why, len, "userfaultfd cannot register 4K SysV mappings (only SHM_HUGETLB ones)");
 	else if (lz_kprobe(&kf) == 0 && !(huge ? lz_kprobe_lazy_hugetlb(&kf, why, len) : lz_kprobe_lazy_shmem(&kf, why, len)))
 		return; /* the probe said why */
@@ -63,18 +62,23 @@ static void no_defer_reason(int fd, int kind, int flags, char *why, size_t len)
 		snprintf(why, len, "not a --lazy-pages restore");
 }
 
-/* 1 if deferred, 0 if not (and why) */
-static int try_defer(int fd, uint64_t shmid, uint64_t size, int kind, int flags, char *why, size_t len)
+/* 1 if deferred, 0 if not (and why), -1 if the daemon's answer was lost */
+static int try_defer(int fd, uint64_t shmid, uint64_t size, int kind, int flags, unsigned int seals, char *why,
+		     size_t len)
 {
 	if (!R.cfg->lazy) {
 		snprintf(why, len, "LAZYSHM_MODE=eager");
 		return 0;
 	}
-	if (!(flags & CR_SHMEM_CAN_DEFER)) {
-		no_defer_reason(fd, kind, flags, why, len);
+	if (flags & CR_SHMEM_FD_REACHABLE) {
+		snprintf(why, len, "a task holds it open, and read()/write() on the descriptor bypass userfaultfd");
 		return 0;
 	}
-	return lz_registry_offer(criu_get_image_dir(), fd, shmid, size, kind, why, len) == 1;
+	if (!(flags & CR_SHMEM_CAN_DEFER)) {
+		no_defer_reason(fd, kind, why, len);
+		return 0;
+	}
+	return lz_offer(fd, shmid, size, kind, seals, why, len);
 }
 
 /*
@@ -96,12 +100,19 @@ static const struct lz_obj *full_obj(uint64_t shmid)
 	return lzimg_find(R.full, shmid);
 }
 
-int lz_restore_shmem_content(int fd, uint64_t shmid, uint64_t size, int kind, int flags)
+int lz_restore_shmem_content(int fd, uint64_t shmid, uint64_t size, int kind, int flags, unsigned int seals)
 {
 	const struct lz_obj *o = R.img ? lzimg_find(R.img, shmid) : NULL;
 	char why[256];
+	int ret;
 
-	if (try_defer(fd, shmid, size, kind, flags, why, sizeof(why))) {
+	ret = try_defer(fd, shmid, size, kind, flags, seals, why, sizeof(why));
+	if (ret < 0) {
+		/* the daemon may have taken it: never restore it eagerly behind its back */
+		pr_err("%s %#" PRIx64 ": %s\n", kind_name(kind), shmid, why);
+		return -EIO;
+	}
+	if (ret) {
 		pr_info("%s %#" PRIx64 " (%" PRIu64 " bytes) deferred to the lazy-pages daemon\n", kind_name(kind),
 			shmid, size);
 		return 1;
@@ -190,6 +201,8 @@ int lz_restore_init(const struct lz_config *cfg)
 
 	memset(&R, 0, sizeof(R));
 	R.cfg = cfg;
+	if (lz_offer_init())
+		return -1;
 	ret = lzimg_load_meta(criu_get_image_dir(), &R.img, err, sizeof(err));
 	if (ret == -ENOENT) {
 		pr_warn("no lazyshm image: shared memory is restored by CRIU, eagerly and unvalidated\n");

@@ -11,6 +11,6 @@
 int lz_restore_init(const struct lz_config *cfg);
 void lz_restore_fini(void);
 int lz_restore_reg_file(uint32_t id, int root, const char *path, int flags, int *out_flags);
-int lz_restore_shmem_content(int fd, uint64_t shmid, uint64_t size, int kind, int flags);
+int lz_restore_shmem_content(int fd, uint64_t shmid, uint64_t size, int kind, int flags, unsigned int seals);
 
 #endif /* __LAZYSHM_RESTORE_H__ */

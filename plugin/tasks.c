@@ -6,173 +6,152 @@
  * a forked task starts with a copy of its parent's ranges.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/sysmacros.h>
 
+#include <unistd.h>
+
 #include "log.h"
+#include "pidfd.h"
 #include "tasks.h"
 
-struct lz_task *lz_task_new(int pid, int uffd)
+struct lz_task *lz_task_new(int pid, int pidfd, int uffd)
 {
 	struct lz_task *t = calloc(1, sizeof(*t));
 
-	if (!t)
+	if (!t) {
+		if (pidfd >= 0)
+			close(pidfd);
 		return NULL;
+	}
 	t->pid = pid;
+	t->pidfd = pidfd;
 	t->uffd = uffd;
 	return t;
 }
 
 void lz_task_free(struct lz_task *t)
 {
-	free(t->ranges);
+	if (t->pidfd >= 0)
+		close(t->pidfd);
+	lz_ranges_free(&t->ranges);
+	lz_ranges_free(&t->priv);
 	free(t);
 }
 
-static int range_add(struct lz_task *t, uint64_t start, uint64_t end, uint64_t off, struct lz_object *o)
+/* The task's maps, opened through its pidfd so that it cannot be another's */
+static FILE *open_maps(struct lz_task *t)
 {
-	if (t->nr == t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 8;
-		struct lz_range *n = realloc(t->ranges, cap * sizeof(*n));
+	int dir, fd;
+	FILE *f;
 
-		if (!n)
-			return -1;
-		t->ranges = n;
-		t->cap = cap;
+	if (t->pidfd < 0) {
+		pr_err("task %d (uffd %d) was forked after the restore: its mappings cannot be read\n", t->pid,
+		       t->uffd);
+		errno = ESRCH;
+		return NULL;
 	}
-	t->ranges[t->nr++] = (struct lz_range){ .start = start, .end = end, .off = off, .obj = o };
-	return 0;
+	dir = lz_pidfd_procdir(t->pidfd);
+	if (dir < 0) {
+		pr_perror("cannot reach task %d (uffd %d) through its pidfd", t->pid, t->uffd);
+		return NULL;
+	}
+	fd = openat(dir, "maps", O_RDONLY | O_CLOEXEC);
+	close(dir);
+	if (fd < 0) {
+		pr_perror("cannot read the mappings of task %d", t->pid);
+		return NULL;
+	}
+	f = fdopen(fd, "r");
+	if (!f) {
+		pr_perror("cannot read the mappings of task %d", t->pid);
+		close(fd);
+	}
+	return f;
+}
+
+/* One line of /proc/PID/maps into the task's ranges */
+static int load_line(struct lz_task *t, struct lz_objects *objs, const char *line)
+{
+	unsigned long long start, end, off, ino;
+	unsigned int maj, min;
+	struct lz_object *o;
+	char perms[8];
+
+	if (sscanf(line, "%llx-%llx %7s %llx %x:%x %llu", &start, &end, perms, &off, &maj, &min, &ino) != 7)
+		return 0;
+	/* lazy-pages registers private anonymous memory: know it for what it is */
+	if (perms[3] == 'p' && ino == 0)
+		return lz_ranges_add(&t->priv, start, end, 0, NULL);
+	/* not ino: a SysV segment with id 0 has inode 0 */
+	o = maj || min ? lz_objects_find(objs, makedev(maj, min), ino) : NULL;
+	return o ? lz_ranges_add(&t->ranges, start, end, off, o) : 0;
 }
 
 int lz_task_load(struct lz_task *t, struct lz_objects *objs)
 {
-	unsigned long long start, end, off, ino;
-	unsigned int maj, min;
-	char path[64], line[512];
-	struct lz_object *o;
+	char line[512];
 	FILE *f;
 	int ret = 0;
 
-	snprintf(path, sizeof(path), "/proc/%d/maps", t->pid);
-	f = fopen(path, "r");
-	if (!f) {
-		pr_perror("cannot read the mappings of task %d", t->pid);
+	f = open_maps(t);
+	if (!f)
 		return -1;
-	}
-	t->nr = 0;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%llx-%llx %*s %llx %x:%x %llu", &start, &end, &off, &maj, &min, &ino) != 6)
-			continue;
-		/* not ino: a SysV segment with id 0 has inode 0 */
-		o = maj || min ? lz_objects_find(objs, makedev(maj, min), ino) : NULL;
-		if (o && range_add(t, start, end, off, o)) {
-			ret = -1;
-			break;
-		}
-	}
+	lz_ranges_clear(&t->ranges);
+	lz_ranges_clear(&t->priv);
+	while (!ret && fgets(line, sizeof(line), f))
+		ret = load_line(t, objs, line);
 	fclose(f);
 	t->loaded = ret == 0;
-	pr_debug("task %d (uffd %d): %zu lazy ranges\n", t->pid, t->uffd, t->nr);
+	pr_debug("task %d (uffd %d): %zu lazy ranges\n", t->pid, t->uffd, t->ranges.nr);
+	return ret;
+}
+
+int lz_task_addr_class(struct lz_task *t, uint64_t addr)
+{
+	unsigned long long start, end, ino;
+	char perms[8], line[512];
+	int ret = LZ_ADDR_UNMAPPED;
+	FILE *f = open_maps(t);
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%llx-%llx %7s %*s %*s %llu", &start, &end, perms, &ino) != 4)
+			continue;
+		if (addr < start || addr >= end)
+			continue;
+		/* lazy-pages registers private anonymous memory only */
+		ret = perms[3] == 'p' && ino == 0 ? LZ_ADDR_PRIVATE_ANON : LZ_ADDR_OTHER;
+		break;
+	}
+	fclose(f);
 	return ret;
 }
 
 int lz_task_copy_ranges(struct lz_task *dst, const struct lz_task *src)
 {
-	size_t i;
-
-	for (i = 0; i < src->nr; i++) {
-		const struct lz_range *r = &src->ranges[i];
-
-		if (range_add(dst, r->start, r->end, r->off, r->obj))
-			return -1;
-	}
+	if (lz_ranges_copy(&dst->ranges, &src->ranges) || lz_ranges_copy(&dst->priv, &src->priv))
+		return -1;
 	dst->loaded = true;
 	return 0;
 }
 
 struct lz_range *lz_task_find(struct lz_task *t, uint64_t addr)
 {
-	size_t i;
-
-	for (i = 0; i < t->nr; i++) {
-		if (addr >= t->ranges[i].start && addr < t->ranges[i].end)
-			return &t->ranges[i];
-	}
-	return NULL;
-}
-
-/* Cut [start, end) out of range @i; may split it in two */
-static int range_cut(struct lz_task *t, size_t i, uint64_t start, uint64_t end)
-{
-	struct lz_range r = t->ranges[i];
-
-	if (start <= r.start && end >= r.end) {
-		t->ranges[i] = t->ranges[--t->nr];
-		return 0;
-	}
-	if (start <= r.start) {
-		t->ranges[i].off += end - r.start;
-		t->ranges[i].start = end;
-		return 0;
-	}
-	t->ranges[i].end = start;
-	if (end < r.end)
-		return range_add(t, end, r.end, r.off + (end - r.start), r.obj);
-	return 0;
+	return lz_ranges_find(&t->ranges, addr);
 }
 
 int lz_task_drop(struct lz_task *t, uint64_t start, uint64_t end)
 {
-	size_t i = 0;
-
-	while (i < t->nr) {
-		struct lz_range *r = &t->ranges[i];
-		size_t before = t->nr;
-
-		if (r->end <= start || r->start >= end) {
-			i++;
-			continue;
-		}
-		if (range_cut(t, i, start, end))
-			return -1;
-		/* a removed slot now holds another range: look at it again */
-		if (t->nr >= before)
-			i++;
-	}
-	return 0;
+	return lz_ranges_drop(&t->ranges, start, end) || lz_ranges_drop(&t->priv, start, end) ? -1 : 0;
 }
 
 int lz_task_remap(struct lz_task *t, uint64_t from, uint64_t to, uint64_t len)
 {
-	uint64_t end = from + len;
-	struct lz_range *moved;
-	size_t i, nr = 0;
-	int ret = -1;
-
-	moved = calloc(t->nr ? t->nr : 1, sizeof(*moved));
-	if (!moved)
-		return -1;
-	for (i = 0; i < t->nr; i++) {
-		struct lz_range *r = &t->ranges[i];
-		uint64_t s = r->start > from ? r->start : from;
-		uint64_t e = r->end < end ? r->end : end;
-
-		if (s >= e)
-			continue;
-		moved[nr++] = (struct lz_range){ .start = s - from + to, .end = e - from + to,
-						 .off = r->off + (s - r->start), .obj = r->obj };
-	}
-	if (lz_task_drop(t, from, end))
-		goto out;
-	for (i = 0; i < nr; i++) {
-		if (range_add(t, moved[i].start, moved[i].end, moved[i].off, moved[i].obj))
-			goto out;
-	}
-	ret = 0;
-out:
-	free(moved);
-	return ret;
+	return lz_ranges_remap(&t->ranges, from, to, len) || lz_ranges_remap(&t->priv, from, to, len) ? -1 : 0;
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Restored tasks as the lazy-pages daemon sees them: a userfaultfd and the
- * registered ranges of the task that map lazily restored objects.
+ * Restored tasks as the lazy-pages daemon sees them: a userfaultfd, a pidfd,
+ * the registered ranges of the task that map lazily restored objects, and
+ * those of its private anonymous memory, which lazy-pages itself serves.
  */
 #ifndef __LAZYSHM_TASKS_H__
 #define __LAZYSHM_TASKS_H__
@@ -10,20 +11,16 @@
 #include <stdint.h>
 
 #include "objects.h"
-
-struct lz_range {
-	uint64_t start, end; /* registered addresses in the task */
-	uint64_t off;	     /* object offset mapped at start */
-	struct lz_object *obj;
-};
+#include "ranges.h"
 
 struct lz_task {
-	int pid; /* restored task, or its ancestor for forked tasks */
+	int pid;   /* in the restored pid namespace (for logs only); ancestor's for forked tasks */
+	int pidfd; /* the task; -1 for tasks forked after the restore (not known yet) */
 	int uffd;
 	bool loaded; /* ranges known (read from /proc once the task is final) */
 	bool gone;
-	struct lz_range *ranges;
-	size_t nr, cap;
+	struct lz_ranges ranges; /* of lazily restored objects */
+	struct lz_ranges priv;	 /* private anonymous memory: lazy-pages' own */
 	/* CONTINUEs refused with EAGAIN while the task's mm was changing */
 	struct {
 		uint64_t addr, len;
@@ -32,10 +29,21 @@ struct lz_task {
 	struct lz_task *next;
 };
 
-struct lz_task *lz_task_new(int pid, int uffd);
+/* Takes ownership of @pidfd (may be -1) */
+struct lz_task *lz_task_new(int pid, int pidfd, int uffd);
 void lz_task_free(struct lz_task *t);
-/* Read the task's mappings of known objects from /proc/PID/maps */
+/*
+ * (Re)read the task's mappings from its /proc maps, reached through its
+ * pidfd: 0, or -1 (a forked task without pidfd, a task that has exited, or
+ * an error; errno says which).
+ */
 int lz_task_load(struct lz_task *t, struct lz_objects *objs);
+/* What the task maps at @addr (through its pidfd): LZ_ADDR_*, or -1 */
+enum { LZ_ADDR_UNMAPPED = 0,
+       LZ_ADDR_PRIVATE_ANON = 1,
+       LZ_ADDR_OTHER = 2 };
+int lz_task_addr_class(struct lz_task *t, uint64_t addr);
+/* A forked child starts with its parent's ranges */
 int lz_task_copy_ranges(struct lz_task *dst, const struct lz_task *src);
 struct lz_range *lz_task_find(struct lz_task *t, uint64_t addr);
 /* The task no longer has [start, end) registered */
