@@ -347,9 +347,15 @@ static int decline_fault(struct lz_task *t, uint64_t address, uint64_t flags)
 		       address);
 		return -EFAULT;
 	}
-	/* a task forked after the restore: only its parent's ranges are known */
-	if (t->pidfd < 0 || lz_ranges_find(&t->priv, address))
+	if (lz_ranges_find(&t->priv, address))
 		return -ENOTSUP;
+	/* a task forked after the restore: only what its parent mapped is known */
+	if (t->pidfd < 0) {
+		pr_err("task %d (uffd %d, forked after the restore): fault at %#" PRIx64 " outside every range "
+		       "known from its parent: stopping rather than risking a zero page in shared memory\n",
+		       t->pid, t->uffd, address);
+		return -EFAULT;
+	}
 	cls = lz_task_addr_class(t, address);
 	if (cls == LZ_ADDR_PRIVATE_ANON || cls == LZ_ADDR_UNMAPPED)
 		return -ENOTSUP;
