@@ -17,6 +17,10 @@ PKGS=(
 	libxxhash-dev libcmocka-dev clang libclang-rt-14-dev
 	# tests and benchmarks
 	jq gnuplot-nox psmisc python3
+	# real-application tests (tests/integration/10x-app-*): QEMU with a busybox
+	# initramfs (the guest kernel is extracted from linux-image-amd64 by the
+	# test, never installed), PostgreSQL
+	qemu-system-x86 busybox-static postgresql postgresql-contrib
 )
 
 if [ "$(id -u)" -ne 0 ]; then

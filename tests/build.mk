@@ -11,10 +11,19 @@ $(BUILD)/tests/bin/%: tests/workloads/%.c $(wildcard tests/workloads/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/workloads $< -o $@ -lpthread
 
+# Programs the real-application tests run inside an application (the QEMU
+# guest's initramfs): static, they run on the guest's kernel alone.
+APP_SRCS	:= $(wildcard tests/apps/*.c)
+APP_BINS	:= $(patsubst tests/apps/%.c,$(BUILD)/tests/apps/%,$(APP_SRCS))
+
+$(BUILD)/tests/apps/%: tests/apps/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -static $< -o $@
+
 .SECONDEXPANSION:
 $(BUILD)/tests/unit/%: tests/unit/%.c $$(UNIT_OBJS_$$*)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Iplugin -Iimages -I$(BUILD)/images $(UNIT_CFLAGS_$*) $< $(UNIT_OBJS_$*) \
 		-o $@ -lcmocka $(UNIT_LIBS_$*)
 
-BUILD_TARGETS += $(WORKLOADS) $(UNITS)
+BUILD_TARGETS += $(WORKLOADS) $(APP_BINS) $(UNITS)
