@@ -24,6 +24,8 @@
 #include "daemon.h"
 #include "failstop.h"
 #include "log.h"
+#include "mapper.h"
+#include "pidfd.h"
 #include "objects.h"
 #include "prefetch.h"
 #include "registry.h"
@@ -39,6 +41,8 @@ struct lz_daemon {
 	bool active;
 	bool restored;
 	bool resident;
+	bool tree_gone;		  /* every restored task exited before full residency */
+	uint64_t next_exit_check; /* ns */
 	int imgdir;
 	struct lz_objects objs;
 	struct lz_registry *reg;
@@ -68,81 +72,9 @@ static int task_ready(struct lz_task *t)
 	return t->loaded ? 0 : lz_task_load(t, &D.objs);
 }
 
-static void queue_retry(struct lz_task *t, uint64_t addr, uint64_t len)
-{
-	if (t->nr_retry < (int)(sizeof(t->retry) / sizeof(t->retry[0]))) {
-		t->retry[t->nr_retry].addr = addr;
-		t->retry[t->nr_retry].len = len;
-		t->nr_retry++;
-	} else {
-		pr_warn("task %d: too many deferred CONTINUEs, %#" PRIx64 " waits for the next fault\n", t->pid, addr);
-	}
-}
-
-/*
- * Map [addr, addr+len) of a task with UFFDIO_CONTINUE. Pages already
- * mapped are skipped (and the range woken), pages gone from the page cache
- * are left to fault. Returns 0, or -1 on an unexpected error.
- */
-static int task_continue(struct lz_task *t, uint64_t addr, uint64_t len, uint64_t psz)
-{
-	struct uffdio_range wake = { .start = addr, .len = len };
-	bool need_wake = false;
-
-	while (len) {
-		struct uffdio_continue c = { .range = { .start = addr, .len = len } };
-		uint64_t done;
-
-		D.stats->continues++;
-		if (ioctl(t->uffd, UFFDIO_CONTINUE, &c) == 0) {
-			D.stats->continue_pages += len / psz;
-			break;
-		}
-		done = c.mapped > 0 ? (uint64_t)c.mapped : 0;
-		D.stats->continue_pages += done / psz;
-		addr += done;
-		len -= done;
-		/* a partial CONTINUE also says EAGAIN: go on from where it stopped */
-		if (errno == EAGAIN && done)
-			continue;
-		if (errno == EAGAIN) {
-			/* the task's mm is changing: retry after its event */
-			queue_retry(t, addr, len);
-			return 0;
-		}
-		if (errno == ESRCH || errno == ENOSPC) {
-			t->gone = true;
-			return 0;
-		}
-		if (errno == ENOENT)
-			break; /* unmapped meanwhile: an UNMAP event follows */
-		if (errno != EEXIST && errno != EFAULT) {
-			pr_perror("task %d: UFFDIO_CONTINUE %#" PRIx64 "+%#" PRIx64, t->pid, addr, len);
-			return -1;
-		}
-		need_wake = true;
-		addr += psz;
-		len = len > psz ? len - psz : 0;
-	}
-	if (need_wake && ioctl(t->uffd, UFFDIO_WAKE, &wake) && errno != ESRCH && errno != ENOENT) {
-		pr_perror("task %d: UFFDIO_WAKE %#llx", t->pid, wake.start);
-		return -1;
-	}
-	return 0;
-}
-
 static int task_retry(struct lz_task *t)
 {
-	int i, n = t->nr_retry;
-
-	t->nr_retry = 0;
-	for (i = 0; i < n; i++) {
-		struct lz_range *r = lz_task_find(t, t->retry[i].addr);
-
-		if (r && task_continue(t, t->retry[i].addr, t->retry[i].len, r->obj->psz))
-			return -1;
-	}
-	return 0;
+	return lz_map_retry(D.stats, t);
 }
 
 /* The registry hands over an object (in its thread) */
@@ -208,7 +140,7 @@ void lz_daemon_fini(int ret)
 		return;
 	lz_prefetch_stop(&D.pf);
 	lz_registry_stop(D.reg);
-	if (ret == 0 && (D.resident || !lz_objects_count(&D.objs))) {
+	if (ret == 0 && (D.resident || D.tree_gone || !lz_objects_count(&D.objs))) {
 		lz_stats_summary(D.stats, &D.objs, D.imgdir);
 		if (lz_failstop_release(&D.fs))
 			pr_err("could not release the guardian\n");
@@ -221,6 +153,7 @@ void lz_daemon_fini(int ret)
 		lz_task_free(t);
 	}
 	lz_objects_fini(&D.objs);
+	lz_map_fini();
 	free(D.stats);
 	free(D.pfd);
 	D.active = false;
@@ -248,51 +181,31 @@ int lz_daemon_task(int pid, int pidfd, int uffd)
 	return lz_failstop_task(&D.fs, t->pidfd, uffd) || lz_failstop_idle(&D.fs, &D.objs) ? -EIO : 0;
 }
 
-/*
- * Map the FILLED pages among [first, first+n) of the range's object into
- * the task, in runs. Pages not FILLED are never mapped: their content is
- * not there yet (or is being written).
- */
-static int continue_filled(struct lz_task *t, struct lz_range *r, uint64_t first, uint64_t n)
-{
-	struct lz_object *o = r->obj;
-	uint64_t psz = o->psz, lo = r->off / psz, hi = (r->off + (r->end - r->start)) / psz, p, run;
-
-	lo = lo > first ? lo : first;
-	hi = hi < first + n ? hi : first + n;
-	for (p = lo; p < hi; p += run) {
-		run = 1;
-		if (lz_page_state(o, p) != LZ_PAGE_FILLED)
-			continue;
-		while (p + run < hi && lz_page_state(o, p + run) == LZ_PAGE_FILLED)
-			run++;
-		if (task_continue(t, r->start + p * psz - r->off, run * psz, psz))
-			return -1;
-	}
-	return 0;
-}
-
 /* Populate the faulting page if needed, then map it into the task */
 static int serve_fault(struct lz_task *t, struct lz_range *r, uint64_t page, uint64_t flags)
 {
 	struct lz_object *o = r->obj;
-	uint64_t addr = r->start + (page * o->psz - r->off);
-	bool missing = !(flags & UFFD_PAGEFAULT_FLAG_MINOR);
+	bool missing = !(flags & UFFD_PAGEFAULT_FLAG_MINOR), filled = false;
 	int state = lz_page_state(o, page);
 
 	/* the prefetch thread goes on after what the fault-around maps */
 	__atomic_store_n(&o->hint, page + 1 + FAULT_AROUND / o->psz, __ATOMIC_RELEASE);
-	if (state != LZ_PAGE_FILLED && state != LZ_PAGE_REMOVED) { /* unfilled, or being filled */
+	if (state != LZ_PAGE_FILLED && !lz_page_zero(state)) { /* unfilled, or being filled */
 		if (lz_object_fill(&D.objs, o, page, 1, LZ_FILL_FAULT | LZ_FILL_WAIT))
 			return -1;
-	} else if (missing && lz_object_materialize(o, page, 1)) {
-		return -1;
+		filled = lz_page_state(o, page) == LZ_PAGE_FILLED;
 	}
 	if (missing)
 		D.stats->faults_missing++;
 	else
 		D.stats->faults_minor++;
-	return task_continue(t, addr, o->psz, o->psz);
+	/*
+	 * A missing fault is on a page absent from the page cache: unless it was
+	 * just filled, it reads as zeros (a hole, a page the application
+	 * removed, or one dropped through a descriptor). A minor one is on a
+	 * page that is there.
+	 */
+	return lz_map_fault(D.stats, t, r, page, missing && !filled);
 }
 
 /*
@@ -314,7 +227,7 @@ static int fault_around(struct lz_task *t, struct lz_range *r, uint64_t page)
 		n = o->nr_pages > page ? o->nr_pages - page : 0;
 	if (!n || lz_object_fill(&D.objs, o, page, n, LZ_FILL_FAULT))
 		return n ? -1 : 0;
-	return continue_filled(t, r, page, n);
+	return lz_map_filled(D.stats, t, r, page, n);
 }
 
 /* The range of @t that maps @address; the task's mappings are read again
@@ -474,17 +387,36 @@ int lz_daemon_event(int pid, int uffd, int event, uint64_t a, uint64_t b, uint64
 	return ret ? -EIO : 0;
 }
 
+/* A task is ready to be mapped into: 1, 0 if it has exited, -1 on error */
+static int task_usable(struct lz_task *t)
+{
+	if (t->gone)
+		return 0;
+	if (task_ready(t)) {
+		if (errno != ESRCH)
+			return -1;
+		t->gone = true; /* exited: its exit event follows */
+		return 0;
+	}
+	return task_retry(t) ? -1 : 1;
+}
+
 /* Map the FILLED pages of [first, first+n) of @o into every task that maps them */
 static int continue_everywhere(struct lz_object *o, uint64_t first, uint64_t n)
 {
 	struct lz_task *t;
 	size_t i;
+	int ret;
 
 	for (t = D.tasks; t; t = t->next) {
-		if (t->gone || task_ready(t) || task_retry(t))
+		ret = task_usable(t);
+		if (ret <= 0) {
+			if (ret < 0)
+				return -1;
 			continue;
+		}
 		for (i = 0; i < t->ranges.nr; i++)
-			if (t->ranges.r[i].obj == o && continue_filled(t, &t->ranges.r[i], first, n))
+			if (t->ranges.r[i].obj == o && lz_map_filled(D.stats, t, &t->ranges.r[i], first, n))
 				return -1;
 	}
 	return 0;
@@ -518,8 +450,14 @@ static void wait_activity(void)
 	if (n > D.pfd_cap) {
 		struct pollfd *p = realloc(D.pfd, n * sizeof(*p));
 
-		if (!p)
+		if (!p) {
+			/* no memory for the tasks' descriptors: sleep on the prefetch alone */
+			struct pollfd e = { .fd = D.pf.efd, .events = POLLIN };
+
+			if (poll(&e, 1, IDLE_WAIT_MS) < 0 && errno != EINTR)
+				pr_perror("poll");
 			return;
+		}
 		D.pfd = p;
 		D.pfd_cap = n;
 	}
@@ -559,14 +497,47 @@ static int all_done(void)
 	return done;
 }
 
+/* Has every restored task exited? Looked at every EXIT_CHECK_NS */
+#define EXIT_CHECK_NS (100 * 1000 * 1000ull)
+static bool tree_exited(void)
+{
+	uint64_t now = lz_now_ns();
+	struct lz_task *t;
+
+	if (now < D.next_exit_check)
+		return false;
+	D.next_exit_check = now + EXIT_CHECK_NS;
+	for (t = D.tasks; t; t = t->next) {
+		if (t->gone)
+			continue;
+		if (t->pidfd >= 0 ? lz_pidfd_alive(t->pidfd) : lz_uffd_mm_alive(t->uffd))
+			return false;
+		t->gone = true;
+	}
+	return D.tasks != NULL;
+}
+
+/* Nobody maps the objects any more: stop filling them and let them go */
+static void end_with_tree(void)
+{
+	lz_prefetch_stop(&D.pf);
+	D.tree_gone = true;
+	pr_info("every restored task has exited before full residency: the lazy phase ends, nothing is left to "
+		"serve\n");
+}
+
 int lz_daemon_idle(int restored)
 {
 	if (!D.active)
 		return -ENOTSUP;
 	if (lz_failstop_idle(&D.fs, &D.objs))
 		return -EIO;
-	if (!restored || D.resident)
+	if (!restored || D.resident || D.tree_gone)
 		return 0;
+	if (D.restored && tree_exited()) {
+		end_with_tree();
+		return 0;
+	}
 	if (!D.restored) {
 		D.restored = true;
 		D.stats->t_restored = lz_now_ns();

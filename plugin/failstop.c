@@ -6,6 +6,8 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "failstop.h"
@@ -45,6 +47,7 @@ int lz_failstop_start(struct lz_failstop *f)
 {
 	memset(f, 0, sizeof(*f));
 	f->stop_efd = -1;
+	f->guard.pid = f->guard.pidfd = f->guard.sk = -1;
 	if (lz_tree_init(&f->tree))
 		return -1;
 	/* the guardian first: it must not inherit the daemon's threads */
@@ -129,9 +132,31 @@ void lz_failstop_abort(struct lz_failstop *f)
 	stop_tree(f, "lazy-pages failed before every page was restored");
 }
 
+/* Let an unreleased guardian read EOF (it stops what is left of the tree)
+ * and reap it, waiting a bounded time */
+static void end_guardian(struct lz_failstop *f)
+{
+	struct timespec ms10 = { 0, 10 * 1000 * 1000 };
+	int i;
+
+	if (f->guard.sk < 0)
+		return;
+	close(f->guard.sk);
+	f->guard.sk = -1;
+	for (i = 0; i < DEATH_WAIT_MS / 10; i++) {
+		if (waitpid(f->guard.pid, NULL, WNOHANG) == f->guard.pid)
+			break;
+		nanosleep(&ms10, NULL);
+	}
+	if (f->guard.pidfd >= 0)
+		close(f->guard.pidfd);
+	f->guard.pidfd = -1;
+}
+
 void lz_failstop_fini(struct lz_failstop *f)
 {
 	stop_watcher(f);
+	end_guardian(f);
 	if (f->stop_efd >= 0)
 		close(f->stop_efd);
 	lz_tree_fini(&f->tree);

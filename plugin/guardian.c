@@ -6,11 +6,9 @@
  * before that means success.
  */
 #include <errno.h>
-#include <linux/userfaultfd.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -113,21 +111,12 @@ static void g_forget(struct g_state *s, int key)
 	}
 }
 
-/* Does the memory of @uffd still belong to a live process? */
-static bool mm_alive(int uffd)
-{
-	/* any range: with the mm gone, the kernel answers ESRCH first */
-	struct uffdio_continue c = { .range = { .start = 0x10000, .len = 4096 } };
-
-	return ioctl(uffd, UFFDIO_CONTINUE, &c) == 0 || errno != ESRCH;
-}
-
 static size_t uffds_in_use(struct g_state *s)
 {
 	size_t i, n = 0;
 
 	for (i = 0; i < s->nr_uffds; i++)
-		n += mm_alive(s->uffds[i].fd);
+		n += lz_uffd_mm_alive(s->uffds[i].fd);
 	return n;
 }
 

@@ -49,25 +49,33 @@ int lz_objects_init(struct lz_objects *t, int imgdir, bool validate)
 	int ret;
 
 	memset(t, 0, sizeof(*t));
-	if (pthread_mutex_init(&t->lock, NULL) || pthread_mutex_init(&t->state_lock, NULL) ||
-	    pthread_cond_init(&t->state_cond, NULL))
+	if (pthread_mutex_init(&t->lock, NULL))
 		return -1;
+	if (pthread_mutex_init(&t->state_lock, NULL))
+		goto err_lock;
+	if (pthread_cond_init(&t->state_cond, NULL))
+		goto err_state_lock;
 	t->validate = validate;
 	t->xxh = XXH3_createState();
 	if (!t->xxh)
-		return -1;
-
+		goto err_cond;
 	ret = lzimg_load(imgdir, &t->img, err, sizeof(err));
 	if (ret == -ENOENT) {
 		pr_warn("no lazyshm image in the images directory: pages are not validated\n");
 		t->img = NULL;
 		return 0;
 	}
-	if (ret < 0) {
-		pr_err("%s\n", err);
-		return -1;
-	}
-	return 0;
+	if (ret == 0)
+		return 0;
+	pr_err("%s\n", err);
+	XXH3_freeState(t->xxh);
+err_cond:
+	pthread_cond_destroy(&t->state_cond);
+err_state_lock:
+	pthread_mutex_destroy(&t->state_lock);
+err_lock:
+	pthread_mutex_destroy(&t->lock);
+	return -1;
 }
 
 static void object_free(struct lz_object *o)
@@ -81,6 +89,7 @@ static void object_free(struct lz_object *o)
 	if (o->fd >= 0)
 		close(o->fd);
 	free(o->state);
+	free(o->unfilled);
 	free(o);
 }
 
@@ -128,7 +137,8 @@ static int object_map(struct lz_object *o, char *err, size_t errlen)
 		return -1;
 	}
 	o->state = calloc(o->nr_pages, 1);
-	if (!o->state) {
+	o->unfilled = calloc(o->nr_pages / LZ_BLOCK + 1, sizeof(*o->unfilled));
+	if (!o->state || !o->unfilled) {
 		snprintf(err, errlen, "no memory for the state of shmem %#" PRIx64, o->shmid);
 		return -1;
 	}
@@ -196,6 +206,68 @@ static int object_attach_images(struct lz_objects *t, struct lz_object *o, int i
 	return 0;
 }
 
+/* Under the state lock (or before the object is shared) */
+static void set_state(struct lz_object *o, uint64_t i, uint8_t s)
+{
+	uint8_t old = o->state[i];
+
+	if (old == LZ_PAGE_UNFILLED && s != LZ_PAGE_UNFILLED)
+		o->unfilled[i / LZ_BLOCK]--;
+	else if (old != LZ_PAGE_UNFILLED && s == LZ_PAGE_UNFILLED)
+		o->unfilled[i / LZ_BLOCK]++;
+	__atomic_store_n(&o->state[i], s, __ATOMIC_RELEASE);
+}
+
+/* Under the state lock: the first UNFILLED page at or after @i, or nr_pages */
+static uint64_t next_unfilled(const struct lz_object *o, uint64_t i)
+{
+	while (i < o->nr_pages) {
+		if (!o->unfilled[i / LZ_BLOCK]) {
+			i = (i / LZ_BLOCK + 1) * LZ_BLOCK;
+			continue;
+		}
+		if (o->state[i] == LZ_PAGE_UNFILLED)
+			return i;
+		i++;
+	}
+	return o->nr_pages;
+}
+
+/*
+ * Pages without data in the images are holes: they are never written, so
+ * they stay unallocated, as after an eager restore. A page that lazyshm's
+ * image has a digest for but CRIU's pagemap calls a hole lost its data.
+ */
+static int mark_holes(struct lz_object *o, char *err, size_t errlen)
+{
+	uint64_t off = 0, s, e, p, want;
+
+	/* calloc()ed: UNFILLED everywhere, with matching counts */
+	for (p = 0; p < o->nr_pages; p++)
+		o->unfilled[p / LZ_BLOCK]++;
+	for (p = 0; p < o->nr_pages; p++)
+		set_state(o, p, LZ_PAGE_HOLE);
+	while (off < o->nr_pages * o->psz && lz_pagesrc_next_data(o->src, off, &s, &e) == 1) {
+		for (p = s / o->psz; p < o->nr_pages && p * o->psz < e; p++)
+			set_state(o, p, LZ_PAGE_UNFILLED);
+		off = e;
+	}
+	for (p = 0; p < o->nr_pages; p++) {
+		if (o->state[p] != LZ_PAGE_HOLE)
+			continue;
+		if (o->digests && lzimg_page_digest(o->digests, p, &want) == 1) {
+			snprintf(err, errlen,
+				 "%s %#" PRIx64 ": page %" PRIu64 " has data in the lazyshm image but none in CRIU's "
+				 "pagemap: the images lost it",
+				 lz_kind_name(o->kind, o->psz), o->shmid, p);
+			return -1;
+		}
+		o->nr_done++;
+		o->holes++;
+	}
+	return 0;
+}
+
 static bool known_shmid(struct lz_objects *t, uint64_t shmid)
 {
 	size_t i;
@@ -251,7 +323,8 @@ int lz_objects_add(struct lz_objects *t, int fd, const struct lz_object_desc *d,
 	o->kind = d->kind;
 	o->seals = d->seals;
 
-	if (object_map(o, err, errlen) || object_attach_images(t, o, imgdir, err, errlen))
+	if (object_map(o, err, errlen) || object_attach_images(t, o, imgdir, err, errlen) ||
+	    mark_holes(o, err, errlen))
 		goto err;
 	ret = objects_append(t, o);
 	if (ret) {
@@ -398,11 +471,9 @@ static int write_segment(struct lz_objects *t, struct lz_object *o, uint64_t off
 	if (*len > max)
 		*len = max;
 	if (!data || !o->img) {
-		/* a hole: allocate zeroed pages so that CONTINUE finds them */
-		if (fallocate(o->fd, 0, off, *len) == 0)
-			return 0;
-		pr_perror("cannot allocate %s %#" PRIx64 " at %#" PRIx64, lz_kind_name(o->kind, o->psz), o->shmid,
-			  off);
+		/* holes are LZ_PAGE_HOLE from the start, never claimed */
+		pr_err("%s %#" PRIx64 ": no data in the images at %#" PRIx64 " for a page to fill\n",
+		       lz_kind_name(o->kind, o->psz), o->shmid, off);
 		return -1;
 	}
 	if (foff > o->img_len || *len > o->img_len - foff) {
@@ -434,11 +505,6 @@ static int write_run(struct lz_objects *t, struct lz_object *o, uint64_t first, 
 static int write_claimed(struct lz_objects *t, struct lz_object *o, uint64_t first, uint64_t n, XXH3_state_t *xxh)
 {
 	return o->psz == 4096 ? write_run(t, o, first, n) : fill_run(t, o, first, n, xxh);
-}
-
-static void set_state(struct lz_object *o, uint64_t i, uint8_t s)
-{
-	__atomic_store_n(&o->state[i], s, __ATOMIC_RELEASE);
 }
 
 /* Under the state lock: claim the UNFILLED run at first (up to end); its length */
@@ -547,8 +613,7 @@ uint64_t lz_object_claim(struct lz_objects *t, struct lz_object *o, uint64_t fro
 	uint64_t i, n = 0;
 
 	pthread_mutex_lock(&t->state_lock);
-	for (i = from; i < o->nr_pages && o->state[i] != LZ_PAGE_UNFILLED; i++)
-		;
+	i = next_unfilled(o, from);
 	if (i < o->nr_pages)
 		n = claim_run(o, i, o->nr_pages - i > max ? i + max : o->nr_pages);
 	pthread_mutex_unlock(&t->state_lock);
@@ -565,20 +630,6 @@ int lz_object_fill_claimed(struct lz_objects *t, struct lz_object *o, uint64_t f
 		ret = -1;
 	pthread_mutex_unlock(&t->state_lock);
 	return ret;
-}
-
-int lz_object_materialize(struct lz_object *o, uint64_t first, uint64_t n)
-{
-	uint64_t off = first * o->psz, len = n * o->psz;
-
-	if (off + len > o->size)
-		len = o->size > off ? o->size - off : 0;
-	if (!len || fallocate(o->fd, 0, off, len) == 0)
-		return 0;
-
-	pr_perror("cannot allocate dropped pages %" PRIu64 "+%" PRIu64 " of %s %#" PRIx64, first, n,
-		  lz_kind_name(o->kind, o->psz), o->shmid);
-	return -1;
 }
 
 int lz_object_remove(struct lz_objects *t, struct lz_object *o, uint64_t first, uint64_t n)

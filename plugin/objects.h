@@ -30,7 +30,19 @@ enum {
 	/* being written, and removed by the application meanwhile: the writer
 	 * drops it again once written (its write may follow the kernel's) */
 	LZ_PAGE_FILLING_REMOVED = 4,
+	/* a hole in the images: zeros, never written, never allocated by the
+	 * daemon; a task that touches it gets a zero page */
+	LZ_PAGE_HOLE = 5,
 };
+
+/* Does the page read as zeros without the daemon ever writing it? */
+static inline bool lz_page_zero(int state)
+{
+	return state == LZ_PAGE_HOLE || state == LZ_PAGE_REMOVED;
+}
+
+/* Pages per block of lz_object.unfilled */
+#define LZ_BLOCK 1024
 
 /* lz_object_fill() flags */
 #define LZ_FILL_FAULT 1 /* count the pages as filled on fault */
@@ -49,16 +61,18 @@ struct lz_object {
 	dev_t dev;
 	ino_t ino;
 	int fd;
-	char *map;	  /* the daemon's second mapping (huge pages only) */
-	uint8_t *state;	  /* LZ_PAGE_* per page */
-	uint64_t nr_done; /* pages FILLED or REMOVED */
-	uint64_t next;	  /* prefetch cursor (prefetch thread) */
-	uint64_t hint;	  /* where the last fault was + 1, 0 if none (atomic) */
+	char *map;	    /* the daemon's second mapping (huge pages only) */
+	uint8_t *state;	    /* LZ_PAGE_* per page */
+	uint32_t *unfilled; /* UNFILLED pages per block of LZ_BLOCK: claims skip full blocks */
+	uint64_t nr_done;   /* pages FILLED, REMOVED or HOLE */
+	uint64_t next;	    /* prefetch cursor (prefetch thread) */
+	uint64_t hint;	    /* where the last fault was + 1, 0 if none (atomic) */
 	struct lz_pagesrc *src;
 	const char *img; /* the pages image, mapped read-only (4K objects) */
 	size_t img_len;
 	const struct lz_obj *digests; /* NULL: no lazyshm image for it */
-	uint64_t filled_fault, filled_prefetch, removed;
+	uint64_t filled_fault, filled_prefetch, removed, holes;
+	uint64_t zero_filled; /* zero pages given to tasks that touched holes */
 };
 
 struct lz_objects {
@@ -107,8 +121,6 @@ int lz_object_fill(struct lz_objects *t, struct lz_object *o, uint64_t first, ui
 uint64_t lz_object_claim(struct lz_objects *t, struct lz_object *o, uint64_t from, uint64_t max, uint64_t *first);
 /* Prefetch thread: write the pages it claimed, with its own XXH3 state */
 int lz_object_fill_claimed(struct lz_objects *t, struct lz_object *o, uint64_t first, uint64_t n, void *xxh);
-/* Allocate zeroed pages for REMOVED pages a task faults on */
-int lz_object_materialize(struct lz_object *o, uint64_t first, uint64_t n);
 /*
  * The application dropped [first, first+n): those pages are never filled.
  * Pages another thread is filling are dropped again by it once written

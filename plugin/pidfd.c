@@ -2,10 +2,12 @@
 /* Processes known by pidfd; see pidfd.h. */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/userfaultfd.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -68,4 +70,12 @@ int lz_pidfd_kill(int pidfd)
 	if (syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0) == 0 || errno == ESRCH)
 		return 0;
 	return -1;
+}
+
+bool lz_uffd_mm_alive(int uffd)
+{
+	/* any range: with the mm gone, the kernel answers ESRCH first */
+	struct uffdio_continue c = { .range = { .start = 0x10000, .len = 4096 } };
+
+	return ioctl(uffd, UFFDIO_CONTINUE, &c) == 0 || errno != ESRCH;
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Processes are known by pidfd only. A pid number that CRIU gives the
+ * Processes are known by pidfd only (or, for a task forked after the
+ * restore, by its userfaultfd). A pid number that CRIU gives the
  * daemon is the task's pid in the restored pid namespace: in a container
  * it names another process, or none, here. Everything that reads /proc or
  * signals goes through a pidfd.
@@ -25,5 +26,7 @@ bool lz_pidfd_alive(int pidfd);
 int lz_pidfd_procdir(int pidfd);
 /* SIGKILL through the pidfd: 0, also if it has exited already, or -1 */
 int lz_pidfd_kill(int pidfd);
+/* Does the memory of userfaultfd @uffd still belong to a live process? */
+bool lz_uffd_mm_alive(int uffd);
 
 #endif /* __LAZYSHM_PIDFD_H__ */

@@ -114,17 +114,28 @@ int lz_prefetch_start(struct lz_prefetch *p, struct lz_objects *objs, unsigned d
 	p->objs = objs;
 	p->delay_ms = delay_ms;
 	p->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	p->xxh = XXH3_createState();
-	if (p->efd < 0 || !p->xxh || pthread_mutex_init(&p->lock, NULL) || pthread_cond_init(&p->cond, NULL)) {
+	if (p->efd < 0) {
 		pr_perror("cannot set up the prefetch thread");
 		return -1;
 	}
+	p->xxh = XXH3_createState();
+	if (!p->xxh || pthread_mutex_init(&p->lock, NULL))
+		goto err_efd;
+	if (pthread_cond_init(&p->cond, NULL))
+		goto err_lock;
 	if (pthread_create(&p->thread, NULL, prefetch_thread, p)) {
-		pr_err("cannot start the prefetch thread\n");
-		return -1;
+		pthread_cond_destroy(&p->cond);
+		goto err_lock;
 	}
 	p->started = true;
 	return 0;
+err_lock:
+	pthread_mutex_destroy(&p->lock);
+err_efd:
+	pr_err("cannot start the prefetch thread\n");
+	XXH3_freeState(p->xxh);
+	close(p->efd);
+	return -1;
 }
 
 int lz_prefetch_pop(struct lz_prefetch *p, struct lz_chunk *c)

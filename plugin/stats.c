@@ -63,9 +63,11 @@ static void json_objects(FILE *f, struct lz_objects *objs)
 		fprintf(f,
 			"    {\"shmid\": %" PRIu64 ", \"kind\": \"%s\", \"page_size\": %" PRIu64 ", \"size\": %" PRIu64
 			", \"pages\": %" PRIu64 ", \"filled_fault\": %" PRIu64 ", \"filled_prefetch\": %" PRIu64
-			", \"removed\": %" PRIu64 ", \"validated\": %s}%s\n",
+			", \"removed\": %" PRIu64 ", \"holes\": %" PRIu64 ", \"zero_filled\": %" PRIu64
+			", \"validated\": %s}%s\n",
 			o->shmid, lz_kind_name(o->kind, o->psz), o->psz, o->size, o->nr_pages, o->filled_fault,
-			o->filled_prefetch, o->removed, o->digests && objs->validate ? "true" : "false",
+			o->filled_prefetch, o->removed, o->holes, o->zero_filled,
+			o->digests && objs->validate ? "true" : "false",
 			i + 1 < n ? "," : "");
 	}
 	fprintf(f, "  ],\n");
@@ -105,9 +107,10 @@ void lz_stats_summary(struct lz_stats *s, struct lz_objects *objs, int imgdir)
 		struct lz_object *o = lz_objects_get(objs, i);
 
 		pr_info("summary: %s %#" PRIx64 " page size %" PRIu64 " size %" PRIu64 ": %" PRIu64
-			" pages filled on fault, %" PRIu64 " by prefetch, %" PRIu64 " dropped by the application\n",
+			" pages filled on fault, %" PRIu64 " by prefetch, %" PRIu64 " dropped by the application, %" PRIu64
+			" holes (%" PRIu64 " touched)\n",
 			lz_kind_name(o->kind, o->psz), o->shmid, o->psz, o->size, o->filled_fault, o->filled_prefetch,
-			o->removed);
+			o->removed, o->holes, o->zero_filled);
 	}
 	pr_info("summary: %" PRIu64 " minor + %" PRIu64 " missing faults, %" PRIu64 " CONTINUE calls (%" PRIu64
 		" pages), fault service p50 %.1f us p99 %.1f us, full residency %.1f ms after the restore\n",

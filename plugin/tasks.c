@@ -40,6 +40,7 @@ void lz_task_free(struct lz_task *t)
 		close(t->pidfd);
 	lz_ranges_free(&t->ranges);
 	lz_ranges_free(&t->priv);
+	free(t->pend);
 	free(t);
 }
 

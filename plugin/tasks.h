@@ -13,6 +13,12 @@
 #include "objects.h"
 #include "ranges.h"
 
+/* Pages of an object to map into a task once its address space settles */
+struct lz_pending {
+	struct lz_object *obj;
+	uint64_t first, n;
+};
+
 struct lz_task {
 	int pid;   /* in the restored pid namespace (for logs only); ancestor's for forked tasks */
 	int pidfd; /* the task; -1 for tasks forked after the restore (not known yet) */
@@ -21,11 +27,9 @@ struct lz_task {
 	bool gone;
 	struct lz_ranges ranges; /* of lazily restored objects */
 	struct lz_ranges priv;	 /* private anonymous memory: lazy-pages' own */
-	/* CONTINUEs refused with EAGAIN while the task's mm was changing */
-	struct {
-		uint64_t addr, len;
-	} retry[16];
-	int nr_retry;
+	/* mappings refused with EAGAIN while the task's mm was changing */
+	struct lz_pending *pend;
+	size_t nr_pend, cap_pend;
 	struct lz_task *next;
 };
 

@@ -442,7 +442,7 @@ lz_stats_kind() { lz_stats "$1" "[.objects[] | select(.kind == \"$2\")] | length
 lz_check_filled_once() {
 	local bad
 	bad=$(lz_stats "$1" "[.objects[] | select(.kind == \"$2\") |
-		select(.filled_fault + .filled_prefetch != .pages or .removed != 0)] | length")
+		select(.filled_fault + .filled_prefetch + .holes != .pages or .removed != 0)] | length")
 	[ "$bad" = 0 ] || {
 		lz_log "$2 not filled exactly once: $(lz_stats "$1" '[.objects[] | {kind, pages, filled_fault, filled_prefetch, removed}]' | jq -c .)"
 		return 1
