@@ -12,7 +12,6 @@ VER=4.1.1
 TARBALL=criu_${VER}.orig.tar.xz
 SHA256=f80a66cb3726bb2116266d4759ce3bcbfab7abdb6b6d430bf20dd41911717afe
 POOL_PATH=pool/main/c/criu/$TARBALL
-MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 BUILD=$TOP/build
 DL=$BUILD/dl
 SRC=$BUILD/criu-$VER
@@ -20,15 +19,29 @@ PATCHES=$TOP/criu-patches
 
 die() { echo "build-criu: $*" >&2; exit 1; }
 
+. "$TOP/scripts/apt-mirror.sh"
+
+# download MIRROR WHY: fetch the tarball from MIRROR into $DL/$TARBALL.part
+download() {
+	echo "build-criu: downloading $1/$POOL_PATH (mirror $1: $2)"
+	rm -f "$DL/$TARBALL.part"
+	curl -fsSL --retry 3 -o "$DL/$TARBALL.part" "$1/$POOL_PATH" || {
+		echo "build-criu: download from $1 failed" >&2
+		return 1
+	}
+}
+
 fetch() {
 	mkdir -p "$DL"
 	if [ -f "$DL/$TARBALL" ] && echo "$SHA256  $DL/$TARBALL" | sha256sum -c --status; then
 		return 0
 	fi
-	echo "build-criu: downloading $MIRROR/$POOL_PATH"
-	rm -f "$DL/$TARBALL.part"
-	curl -fsSL --retry 3 -o "$DL/$TARBALL.part" "$MIRROR/$POOL_PATH" ||
-		die "download of $MIRROR/$POOL_PATH failed; check network access to Debian's pool"
+	local list uri why ok=
+	list=$(debian_mirrors)
+	while IFS=$'\t' read -r uri why; do
+		download "$uri" "$why" && ok=1 && break
+	done <<<"$list"
+	[ -n "$ok" ] || die "no mirror served $POOL_PATH (tried: $(cut -f1 <<<"$list" | tr '\n' ' ')); check network access to Debian's pool or set DEBIAN_MIRROR"
 	if ! echo "$SHA256  $DL/$TARBALL.part" | sha256sum -c --status; then
 		got=$(sha256sum "$DL/$TARBALL.part" | cut -d' ' -f1)
 		rm -f "$DL/$TARBALL.part"
