@@ -36,8 +36,7 @@ lz_verify_all "$W" 3 || {
 	lz_fail "restored tasks did not all verify their memory"
 }
 
-lz_wait_gone "$(cat "$W/lazy.pid")" 60 || lz_fail "lazy-pages daemon did not finish"
-grep -q "every lazily restored page is populated" "$W/lazy.log" || lz_fail "daemon did not reach full residency"
+lz_lazy_done "$W" || lz_fail "the daemon did not finish cleanly"
 # kinds that must have been deferred, and those that must not
 for k in "memfd .* deferred" "hugetlb\|memfd .*67108864\|33554432 bytes) deferred"; do
 	grep -q "$k" "$W/restore.log" || lz_fail "restore log lacks: $k"

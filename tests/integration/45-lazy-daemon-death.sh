@@ -23,12 +23,12 @@ if lz_reserve_hugepages_avail 520 2M; then
 	KINDS=anon,huge-anon
 	HUGE="--huge-mb 512"
 else
-	lz_log "cannot reserve 520 available 2M hugepages: shmem only"
+	lz_skip_part "hugetlb: cannot reserve 520 available 2M hugepages, the tree has shmem only"
 fi
 if ! lz_start_memkinds "$W" --kinds $KINDS --size-mb 1024 $HUGE --children 1; then
 	# concurrent tests may have taken the hugepages meanwhile
 	[ -n "$HUGE" ] || lz_fail "workload did not start"
-	lz_log "retrying with shmem only"
+	lz_skip_part "hugetlb: the workload could not get its hugepages (taken meanwhile?), retrying with shmem only"
 	KINDS=anon HUGE=""
 	lz_start_memkinds "$W" --kinds $KINDS --size-mb 1024 --children 1 || lz_fail "workload did not start"
 fi
@@ -57,6 +57,7 @@ for f in "$W"/res.[0-9]*; do
 	lz_log "$(basename "$f"): finished before the kill, correct: $(head -1 "$f")"
 done
 lz_log "1: the tree was killed, lazy.log: $(grep -o 'the lazy-pages daemon is gone.*' "$W/lazy.log")"
+lz_lazy_ran
 
 # 2. the daemon is dead before the restore starts (same images)
 for p in $(cat "$W/ready"); do

@@ -55,9 +55,9 @@ done
 	lz_fail "2m: the 1 GiB hugetlb object was not restored lazily with 2M pages"
 
 if ! grep -q 1048576 <(ls /sys/kernel/mm/hugepages/); then
-	lz_log "1G: SKIP: this kernel has no 1G hugepages"
+	lz_skip_part "1G: this kernel has no 1G hugepages"
 elif ! lz_reserve_hugepages_avail 2 1G; then
-	lz_log "1G: SKIP: cannot reserve two available 1G hugepages (one used, one for the dump's private mapping)"
+	lz_skip_part "1G: cannot reserve two available 1G hugepages (one used, one for the dump's private mapping)"
 else
 	NEED_FAULT=0 run_case "$W/1g" 0 --kinds anon,huge1g-anon --size-mb 64 --huge-mb 1024
 	[ "$(lz_stats "$W/1g" '[.objects[] | select(.page_size == 1073741824)] | length')" = 1 ] ||

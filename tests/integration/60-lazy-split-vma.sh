@@ -29,7 +29,7 @@ for kind in memfd anon huge-memfd; do
 	[ "$st" = OK ] || lz_fail "$kind: $st $rest"
 	n=$(grep -c "register: .* mode 0x5" "$D/restore.log")
 	[ "$n" -ge 4 ] || lz_fail "$kind: only $n mappings registered MISSING|MINOR"
-	lz_wait_gone "$(cat "$D/lazy.pid")" 60 || lz_fail "$kind: daemon did not finish"
+	lz_lazy_done "$D" || lz_fail "$kind: the daemon did not finish cleanly"
 	rm -f "$D/res"
 	kill -USR1 "$(cat "$D/restored.pid")"
 	lz_wait_file "$D/res" 20 && read -r st rest <"$D/res" && [ "$st" = OK ] ||

@@ -19,6 +19,7 @@ _kind_expect() {
 	case $expect in
 	lazy)
 		grep -q "deferred to the lazy-pages daemon" "$log" || lz_fail "$kind was not deferred"
+		lz_lazy_done "$W" || lz_fail "$kind: the daemon did not finish cleanly"
 		[ "$(lz_stats "$W" '[.objects[] | .filled_fault + .filled_prefetch] | add')" -gt 0 ] ||
 			lz_fail "the daemon populated no page of $kind"
 		;;
