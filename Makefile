@@ -7,6 +7,9 @@
 #   make test    every test (installs dependencies, builds patched CRIU)
 #   make bench   restore performance
 #   make criu    fetch, verify, patch and build CRIU 4.1.1
+#   make install / make uninstall [DESTDIR=] [PREFIX=/opt/lazyshm]
+#                the patched criu and the tools to PREFIX/bin, the plugin
+#                to CRIU's plugin directory (CRIU_PLUGINDIR=/usr/lib/criu)
 
 TOP	:= $(CURDIR)
 BUILD	:= $(TOP)/build
@@ -23,7 +26,13 @@ CFLAGS	+= $(WARN) -D_GNU_SOURCE -I$(TOP)/kernel
 
 export TOP BUILD BIN CRIU CRIU_SRC
 
-.PHONY: all deps criu build test demo bench fuzz clean format
+# Not /usr or /usr/local: the patched criu must not shadow a distribution's
+PREFIX	?= /opt/lazyshm
+# CR_PLUGIN_DEFAULT in CRIU's criu/include/plugin.h: found without --libdir
+CRIU_PLUGINDIR ?= /usr/lib/criu
+DESTDIR	?=
+
+.PHONY: all deps criu build test demo bench fuzz clean format install uninstall
 all: build
 
 # The package list lives in the script; the stamp only saves a dpkg scan
@@ -64,6 +73,12 @@ bench: deps criu
 bench-later: deps criu
 	@$(MAKE) --no-print-directory build
 	@tests/bench.sh
+
+install: build
+	@scripts/install.sh install "$(DESTDIR)" "$(PREFIX)" "$(CRIU_PLUGINDIR)"
+
+uninstall:
+	@scripts/install.sh uninstall "$(DESTDIR)" "$(PREFIX)" "$(CRIU_PLUGINDIR)"
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
