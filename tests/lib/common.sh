@@ -282,14 +282,16 @@ lz_kill_listed_at_exit() { lz_on_exit "_lz_kill_listed '$1'"; }
 # lz_start_memkinds DIR ARGS...: start memkinds in its own session and IPC
 # namespace with --ready DIR/ready --result DIR/res, wait until it is set
 # up; its pid is in LZ_WP. It and its children are killed at exit, and so
-# is whatever tree is restored into DIR.
+# is whatever tree is restored into DIR. If the array LZ_WORKLOAD_PREFIX is
+# set, memkinds runs under that command (e.g. setpriv --reuid=...).
+LZ_WORKLOAD_PREFIX=()
 lz_start_memkinds() {
 	local dir=$1
 	shift
 	lz_kill_listed_at_exit "$dir/ready"
 	lz_kill_listed_at_exit "$dir/restored.pid"
-	setsid unshare --ipc "$TBIN/memkinds" "$@" --ready "$dir/ready" --result "$dir/res" \
-		>"$dir/workload.log" 2>&1 </dev/null &
+	setsid unshare --ipc ${LZ_WORKLOAD_PREFIX[@]+"${LZ_WORKLOAD_PREFIX[@]}"} "$TBIN/memkinds" "$@" \
+		--ready "$dir/ready" --result "$dir/res" >"$dir/workload.log" 2>&1 </dev/null &
 	LZ_WP=$!
 	disown "$LZ_WP"
 	local t
