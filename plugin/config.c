@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "kinds.h"
 #include "log.h"
 
 static int read_bool(const char *name, bool dflt, bool *val)
@@ -78,16 +79,34 @@ static int read_choice(const char *name, const char *const *names, int nr, int *
 	return -1;
 }
 
+static int read_fd_lazy(uint32_t *mask)
+{
+	const char *v = getenv("LAZYSHM_FD_LAZY");
+	char bad[64];
+
+	*mask = 0;
+	if (!v || !*v)
+		return 0;
+	if (lz_kinds_parse(v, mask, bad, sizeof(bad)) == 0)
+		return 0;
+	pr_err("LAZYSHM_FD_LAZY=%s: '%s' is not a kind (anon-shared, memfd, hugetlb-memfd, hugetlb-file, shm-file, "
+	       "...)\n",
+	       v, bad);
+	return -1;
+}
+
 static int read_restore_files(struct lz_config *c)
 {
 	static const char *const existing[] = { "refuse", "replace", "use" };
-	static const char *const named[] = { "lazy", "eager" };
-	int v;
+	static const char *const eager_lazy[] = { "eager", "lazy" };
+	int named, sysv;
 
 	if (read_choice("LAZYSHM_FILES_EXISTING", existing, 3, &c->files_existing) ||
-	    read_choice("LAZYSHM_FILES_NAMED", named, 2, &v))
+	    read_choice("LAZYSHM_FILES_NAMED", eager_lazy, 2, &named) ||
+	    read_choice("LAZYSHM_SYSV", eager_lazy, 2, &sysv) || read_fd_lazy(&c->fd_lazy))
 		return -1;
-	c->files_named_eager = v == 1;
+	c->files_named_eager = named == 0;
+	c->sysv_lazy = sysv == 1;
 	return 0;
 }
 

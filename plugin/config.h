@@ -9,7 +9,19 @@
  *                             the plugin stores itself, see lz_files_policy
  *   LAZYSHM_FILES_EXISTING=refuse|replace|use  (restore) a named file found
  *                             at its path that is not the dumped one
- *   LAZYSHM_FILES_NAMED=lazy|eager  (restore) recreated named files
+ *   LAZYSHM_FILES_NAMED=eager|lazy  (restore) recreated named files:
+ *                             eager by default, since any process may open
+ *                             them by path and read() or map them anew,
+ *                             which userfaultfd never sees
+ *   LAZYSHM_SYSV=eager|lazy   (restore) SysV SHM_HUGETLB segments: eager by
+ *                             default, since any process may shmat() them
+ *                             anew (4K SysV is always eager)
+ *   LAZYSHM_FD_LAZY=KIND,...  (restore) defer objects of these kinds even
+ *                             when a task holds them open (QEMU guest RAM,
+ *                             shm_open() segments): only for applications
+ *                             that map them and never read(), write() or
+ *                             punch through the descriptor during the lazy
+ *                             phase
  *   LAZYSHM_TEST_FILL_DELAY_MS=N     (lazy-pages, for tests only) the
  *                             prefetch thread waits N ms between claiming a
  *                             chunk and writing it, so that races with the
@@ -19,6 +31,7 @@
 #define __LAZYSHM_CONFIG_H__
 
 #include <stdbool.h>
+#include <stdint.h>
 
 /* Which regular files on tmpfs/hugetlbfs lazyshm owns at dump. */
 enum lz_files_policy {
@@ -43,6 +56,8 @@ struct lz_config {
 	int files_policy;	     /* enum lz_files_policy */
 	int files_existing;	     /* enum lz_files_existing */
 	bool files_named_eager;	     /* fill recreated named files before the tasks run */
+	bool sysv_lazy;		     /* defer SysV SHM_HUGETLB segments */
+	uint32_t fd_lazy;	     /* 1 << lz_kind: defer these even when held open */
 	unsigned test_fill_delay_ms; /* LAZYSHM_TEST_FILL_DELAY_MS, 0 normally */
 };
 

@@ -80,7 +80,9 @@ static int task_retry(struct lz_task *t)
 /* The registry hands over an object (in its thread) */
 static int take_object(void *arg, int fd, const struct lz_offer *o, char *why, size_t len)
 {
-	struct lz_object_desc d = { .shmid = o->shmid, .size = o->size, .kind = o->kind, .seals = o->seals };
+	struct lz_object_desc d = {
+		.shmid = o->shmid, .size = o->size, .kind = o->kind, .seals = o->seals, .flags = o->flags
+	};
 
 	return lz_objects_add(&D.objs, fd, &d, D.imgdir, why, len);
 }
@@ -297,7 +299,7 @@ int lz_daemon_fault(int pid, int uffd, uint64_t address, uint64_t flags)
 	if (page >= r->obj->nr_pages) {
 		pr_err("task %d: fault at %#" PRIx64 " is page %" PRIu64 " of %s %#" PRIx64 ", which has %" PRIu64
 		       ": stopping\n",
-		       t->pid, address, page, lz_kind_name(r->obj->kind, r->obj->psz), r->obj->shmid, r->obj->nr_pages);
+		       t->pid, address, page, lz_obj_kind(r->obj), r->obj->shmid, r->obj->nr_pages);
 		return -EFAULT;
 	}
 	if (serve_fault(t, r, page, flags))

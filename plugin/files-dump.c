@@ -42,7 +42,9 @@ static int wanted(int huge, const char *path, const struct stat *st)
 		return 0;
 	if (huge || st->st_nlink == 0 || F.policy == LZ_FILES_ALL)
 		return 1;
-	pr_info("dump: file %s on tmpfs is named: left to CRIU, which keeps only its path (LAZYSHM_FILES=all stores it)\n",
+	pr_info("dump: file %s on tmpfs is named: left to CRIU, which keeps only its path (LAZYSHM_FILES=all "
+		"stores it; a restore then recreates it and fills it before the tasks run, since any process may "
+		"open it by its path: LAZYSHM_FILES_NAMED=lazy defers it anyway)\n",
 		path);
 	return 0;
 }

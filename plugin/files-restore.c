@@ -265,19 +265,23 @@ out:
 static int try_defer(const struct lz_restore_ctx *c, const struct lz_obj *o, int fd, int flags, char *why,
 		     size_t len)
 {
+	unsigned int oflags = 0;
 	struct lz_kfeatures kf;
 
 	if (!c->cfg->lazy) {
 		snprintf(why, len, "LAZYSHM_MODE=eager");
 		return 0;
 	}
-	if (flags & CR_FILE_FD_REACHABLE) {
-		snprintf(why, len, "a task holds it open, and read()/write() on the descriptor bypass userfaultfd");
+	if ((flags & CR_FILE_FD_REACHABLE) && !(c->cfg->fd_lazy & (1u << o->kind))) {
+		snprintf(why, len, "a task holds it open, and read()/write() on the descriptor bypass userfaultfd "
+				   "(LAZYSHM_FD_LAZY=%s defers it anyway)",
+			 lzimg_kind_name(o->kind));
 		return 0;
 	}
 	/* a named file's path is reachable by open(), which bypasses userfaultfd */
 	if (!o->unlinked && c->cfg->files_named_eager) {
-		snprintf(why, len, "a named file and LAZYSHM_FILES_NAMED=eager");
+		snprintf(why, len, "any process may open a named file by its path and read it or map it anew, which "
+				   "userfaultfd does not see (LAZYSHM_FILES_NAMED=lazy defers it anyway)");
 		return 0;
 	}
 	if (o->private_mapped) {
@@ -296,7 +300,13 @@ static int try_defer(const struct lz_restore_ctx *c, const struct lz_obj *o, int
 	if (lz_kprobe(&kf) == 0 &&
 	    !(is_huge(o) ? lz_kprobe_lazy_hugetlb(&kf, why, len) : lz_kprobe_lazy_shmem(&kf, why, len)))
 		return 0;
-	return lz_offer(fd, o->shmid, o->size, LZ_OBJ_FILE, 0, why, len);
+	if (flags & CR_FILE_FD_REACHABLE) {
+		pr_warn("file %s held open by a task is deferred (LAZYSHM_FD_LAZY): read(), write() and fallocate() "
+			"through the descriptor see unfilled pages until it is resident\n",
+			o->name);
+		oflags |= LZ_OBJ_FD_REACHABLE;
+	}
+	return lz_offer(fd, o->shmid, o->size, LZ_OBJ_FILE, 0, oflags, why, len);
 }
 
 int lz_restore_file(const struct lz_restore_ctx *c, uint32_t id, int root, const char *path, int flags,

@@ -25,22 +25,10 @@
 #include "objects.h"
 #include "log.h"
 
-const char *lz_kind_name(int kind, uint64_t psz)
+/* The kind's name in the one vocabulary: the lazyshm image's when the object is in it */
+const char *lz_obj_kind(const struct lz_object *o)
 {
-	bool huge = psz > 4096;
-
-	switch (kind) {
-	case CR_SHMEM_ANON:
-		return huge ? "hugetlb-anon" : "shmem-anon";
-	case CR_SHMEM_SYSV:
-		return huge ? "hugetlb-sysv" : "sysv";
-	case CR_SHMEM_MEMFD:
-		return huge ? "hugetlb-memfd" : "memfd";
-	case LZ_OBJ_FILE:
-		return huge ? "hugetlb-file" : "shm-file";
-	default:
-		return "unknown";
-	}
+	return o->digests ? lzimg_kind_name(o->digests->kind) : lz_obj_kind(o);
 }
 
 int lz_objects_init(struct lz_objects *t, int imgdir, bool validate)
@@ -133,7 +121,7 @@ static int object_map(struct lz_object *o, char *err, size_t errlen)
 		o->map = mmap(NULL, o->nr_pages * o->psz, PROT_READ | PROT_WRITE, MAP_SHARED, o->fd, 0);
 	if (o->map == MAP_FAILED) {
 		snprintf(err, errlen, "cannot map %s %#" PRIx64 " (%" PRIu64 " bytes): %s",
-			 lz_kind_name(o->kind, o->psz), o->shmid, o->size, strerror(errno));
+			 lz_obj_kind(o), o->shmid, o->size, strerror(errno));
 		return -1;
 	}
 	o->state = calloc(o->nr_pages, 1);
@@ -259,7 +247,7 @@ static int mark_holes(struct lz_object *o, char *err, size_t errlen)
 			snprintf(err, errlen,
 				 "%s %#" PRIx64 ": page %" PRIu64 " has data in the lazyshm image but none in CRIU's "
 				 "pagemap: the images lost it",
-				 lz_kind_name(o->kind, o->psz), o->shmid, p);
+				 lz_obj_kind(o), o->shmid, p);
 			return -1;
 		}
 		o->nr_done++;
@@ -322,6 +310,7 @@ int lz_objects_add(struct lz_objects *t, int fd, const struct lz_object_desc *d,
 	o->size = d->size;
 	o->kind = d->kind;
 	o->seals = d->seals;
+	o->flags = d->flags;
 
 	if (object_map(o, err, errlen) || object_attach_images(t, o, imgdir, err, errlen) ||
 	    mark_holes(o, err, errlen))
@@ -333,7 +322,7 @@ int lz_objects_add(struct lz_objects *t, int fd, const struct lz_object_desc *d,
 		goto err;
 	}
 	pr_info("object %s %#" PRIx64 ": %" PRIu64 " bytes in %" PRIu64 " pages of %" PRIu64 "%s\n",
-		lz_kind_name(o->kind, o->psz), o->shmid, o->size, o->nr_pages, o->psz,
+		lz_obj_kind(o), o->shmid, o->size, o->nr_pages, o->psz,
 		o->digests ? ", digests loaded" : ", not validated");
 	return 0;
 err:
@@ -416,7 +405,7 @@ static int copy_huge_page(struct lz_objects *t, struct lz_object *o, uint64_t id
 		len = len < o->psz - off ? len : o->psz - off;
 		len = len < HUGE_SLICE ? len : HUGE_SLICE;
 		if (data && (!o->img || foff > o->img_len || len > o->img_len - foff)) {
-			pr_err("the pages image of %s %#" PRIx64 " is truncated\n", lz_kind_name(o->kind, o->psz),
+			pr_err("the pages image of %s %#" PRIx64 " is truncated\n", lz_obj_kind(o),
 			       o->shmid);
 			return -1;
 		}
@@ -450,7 +439,7 @@ static int write_all(struct lz_object *o, const char *buf, uint64_t len, uint64_
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			pr_perror("cannot write %s %#" PRIx64 " at %#" PRIx64, lz_kind_name(o->kind, o->psz), o->shmid,
+			pr_perror("cannot write %s %#" PRIx64 " at %#" PRIx64, lz_obj_kind(o), o->shmid,
 				  off);
 			return -1;
 		}
@@ -473,11 +462,11 @@ static int write_segment(struct lz_objects *t, struct lz_object *o, uint64_t off
 	if (!data || !o->img) {
 		/* holes are LZ_PAGE_HOLE from the start, never claimed */
 		pr_err("%s %#" PRIx64 ": no data in the images at %#" PRIx64 " for a page to fill\n",
-		       lz_kind_name(o->kind, o->psz), o->shmid, off);
+		       lz_obj_kind(o), o->shmid, off);
 		return -1;
 	}
 	if (foff > o->img_len || *len > o->img_len - foff) {
-		pr_err("the pages image of %s %#" PRIx64 " is truncated\n", lz_kind_name(o->kind, o->psz), o->shmid);
+		pr_err("the pages image of %s %#" PRIx64 " is truncated\n", lz_obj_kind(o), o->shmid);
 		return -1;
 	}
 	for (i = 0; t->validate && i < *len; i += o->psz)
@@ -502,9 +491,49 @@ static int write_run(struct lz_objects *t, struct lz_object *o, uint64_t first, 
 	return 0;
 }
 
-static int write_claimed(struct lz_objects *t, struct lz_object *o, uint64_t first, uint64_t n, XXH3_state_t *xxh)
+static int write_absent(struct lz_objects *t, struct lz_object *o, uint64_t first, uint64_t n, XXH3_state_t *xxh)
 {
 	return o->psz == 4096 ? write_run(t, o, first, n) : fill_run(t, o, first, n, xxh);
+}
+
+/* Is page @i in the page cache already? */
+static bool page_present(struct lz_object *o, uint64_t i)
+{
+	unsigned char v = 0;
+	off_t off = i * o->psz;
+
+	if (o->psz == 4096)
+		return lseek(o->fd, off, SEEK_DATA) == off;
+	/* one byte per base page: ask for the first, a huge page is there or not */
+	return mincore(o->map + off, 4096, &v) == 0 && (v & 1);
+}
+
+/*
+ * A task holds the object open (LAZYSHM_FD_LAZY): it may have written a
+ * page through its descriptor before the daemon got to it. Such a page is
+ * the application's, never overwritten. (What remains: a write landing
+ * between the check and the daemon's own, and a punch of a page the
+ * daemon had not filled yet, which leaves no trace to see.)
+ */
+static int write_claimed(struct lz_objects *t, struct lz_object *o, uint64_t first, uint64_t n, XXH3_state_t *xxh)
+{
+	uint64_t i = first, run;
+
+	if (!(o->flags & LZ_OBJ_FD_REACHABLE))
+		return write_absent(t, o, first, n, xxh);
+	while (i < first + n) {
+		if (page_present(o, i)) {
+			__atomic_add_fetch(&o->app_written, 1, __ATOMIC_RELAXED);
+			i++;
+			continue;
+		}
+		for (run = 1; i + run < first + n && !page_present(o, i + run); run++)
+			;
+		if (write_absent(t, o, i, run, xxh))
+			return -1;
+		i += run;
+	}
+	return 0;
 }
 
 /* Under the state lock: claim the UNFILLED run at first (up to end); its length */
@@ -529,10 +558,10 @@ static int drop_written(struct lz_object *o, uint64_t i, bool written)
 	o->removed++;
 	if (!written || !fallocate(o->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len)) {
 		pr_debug("page %" PRIu64 " of %s %#" PRIx64 " filled during its removal: dropped again\n", i,
-			 lz_kind_name(o->kind, o->psz), o->shmid);
+			 lz_obj_kind(o), o->shmid);
 		return 0;
 	}
-	pr_perror("cannot drop page %" PRIu64 " of %s %#" PRIx64 " again", i, lz_kind_name(o->kind, o->psz),
+	pr_perror("cannot drop page %" PRIu64 " of %s %#" PRIx64 " again", i, lz_obj_kind(o),
 		  o->shmid);
 	return -1;
 }
@@ -658,14 +687,14 @@ int lz_object_remove(struct lz_objects *t, struct lz_object *o, uint64_t first, 
 static void seal(struct lz_object *o)
 {
 	if (o->map && munmap(o->map, o->nr_pages * o->psz))
-		pr_perror("cannot unmap %s %#" PRIx64, lz_kind_name(o->kind, o->psz), o->shmid);
+		pr_perror("cannot unmap %s %#" PRIx64, lz_obj_kind(o), o->shmid);
 	o->map = NULL;
 	if (fcntl(o->fd, F_ADD_SEALS, o->seals) == 0) {
-		pr_info("%s %#" PRIx64 ": seals %#x applied\n", lz_kind_name(o->kind, o->psz), o->shmid, o->seals);
+		pr_info("%s %#" PRIx64 ": seals %#x applied\n", lz_obj_kind(o), o->shmid, o->seals);
 		return;
 	}
 	pr_perror("%s %#" PRIx64 ": cannot apply its seals %#x; the application runs without them",
-		  lz_kind_name(o->kind, o->psz), o->shmid, o->seals);
+		  lz_obj_kind(o), o->shmid, o->seals);
 }
 
 void lz_objects_seal(struct lz_objects *t)

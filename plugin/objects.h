@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "kinds.h"
+
 struct lz_pagesrc;
 struct lz_image;
 struct lz_obj;
@@ -48,16 +50,15 @@ static inline bool lz_page_zero(int state)
 #define LZ_FILL_FAULT 1 /* count the pages as filled on fault */
 #define LZ_FILL_WAIT  2 /* wait for pages another thread is filling */
 
-/* A hugetlbfs or tmpfs file owned by lazyshm (not one of CRIU's CR_SHMEM_*) */
-#define LZ_OBJ_FILE 0x100
-
 struct lz_object {
 	uint64_t shmid;
-	int kind;	    /* CR_SHMEM_* or LZ_OBJ_FILE */
-	uint64_t size;	    /* bytes, from fstat(): never changed */
-	unsigned int seals; /* memfd seals to apply at full residency */
-	uint64_t psz;	    /* page size of the object */
-	uint64_t nr_pages;  /* of psz */
+	int kind;	      /* CR_SHMEM_* or LZ_OBJ_FILE */
+	uint64_t size;	      /* bytes, from fstat(): never changed */
+	unsigned int seals;   /* memfd seals to apply at full residency */
+	unsigned int flags;   /* LZ_OBJ_* */
+	uint64_t app_written; /* pages found written by the application first */
+	uint64_t psz;	      /* page size of the object */
+	uint64_t nr_pages;    /* of psz */
 	dev_t dev;
 	ino_t ino;
 	int fd;
@@ -92,7 +93,11 @@ struct lz_object_desc {
 	uint64_t size;	    /* as the restore knows it; the object's own (fstat) wins */
 	int kind;	    /* CR_SHMEM_* or LZ_OBJ_FILE */
 	unsigned int seals; /* memfd seals, applied once every page is there */
+	unsigned int flags; /* LZ_OBJ_* */
 };
+
+/* A task holds the object open: pages it wrote through its descriptor are never overwritten */
+#define LZ_OBJ_FD_REACHABLE 1
 
 int lz_objects_init(struct lz_objects *t, int imgdir, bool validate);
 void lz_objects_fini(struct lz_objects *t);
@@ -130,6 +135,7 @@ int lz_object_remove(struct lz_objects *t, struct lz_object *o, uint64_t first, 
 /* Every page is there: apply the seals of sealed memfds (main thread, no
  * other thread using the objects any more) */
 void lz_objects_seal(struct lz_objects *t);
-const char *lz_kind_name(int kind, uint64_t psz);
+/* The object's kind in the one vocabulary (kinds.h) */
+const char *lz_obj_kind(const struct lz_object *o);
 
 #endif /* __LAZYSHM_OBJECTS_H__ */

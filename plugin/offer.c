@@ -43,9 +43,10 @@ int lz_offer_init(void)
 	return 0;
 }
 
-int lz_offer(int fd, uint64_t shmid, uint64_t size, int kind, unsigned int seals, char *why, size_t len)
+int lz_offer(int fd, uint64_t shmid, uint64_t size, int kind, unsigned int seals, unsigned int flags, char *why,
+	     size_t len)
 {
-	struct lz_offer o = { .kind = kind, .seals = seals, .shmid = shmid, .size = size };
+	struct lz_offer o = { .kind = kind, .seals = seals, .flags = flags, .shmid = shmid, .size = size };
 	int sk, ret;
 
 	if (O.fdstore_id < 0) {

@@ -16,6 +16,7 @@
 int lz_offer_init(void);
 /* 1 the daemon took the object, 0 not (@why), -1 its answer was lost (@why):
  * it may own the object, which must then not be restored behind its back */
-int lz_offer(int fd, uint64_t shmid, uint64_t size, int kind, unsigned int seals, char *why, size_t len);
+int lz_offer(int fd, uint64_t shmid, uint64_t size, int kind, unsigned int seals, unsigned int flags, char *why,
+	     size_t len);
 
 #endif /* __LAZYSHM_OFFER_H__ */

@@ -26,6 +26,8 @@
 struct lz_offer {
 	int32_t kind;	/* CR_SHMEM_* or LZ_OBJ_FILE */
 	uint32_t seals; /* memfd seals to apply once the content is complete */
+	uint32_t flags; /* LZ_OBJ_* */
+	uint32_t pad;
 	uint64_t shmid;
 	uint64_t size; /* bytes */
 };

@@ -16,7 +16,9 @@
 #include "criu-plugin.h"
 #include "eager.h"
 #include "files-restore.h"
+#include "kinds.h"
 #include "kprobe.h"
+#include "objects.h"
 #include "log.h"
 #include "lzimg.h"
 #include "offer.h"
@@ -35,24 +37,26 @@ struct lz_restore {
 
 static struct lz_restore R;
 
-static bool is_hugetlb(int fd)
+static uint64_t page_size(int fd)
 {
 	struct statfs st;
 
-	return fstatfs(fd, &st) == 0 && st.f_type == HUGETLBFS_MAGIC;
+	return fstatfs(fd, &st) == 0 && st.f_type == HUGETLBFS_MAGIC ? (uint64_t)st.f_bsize : 4096;
 }
 
-static const char *kind_name(int kind)
+/* The object's kind in the one vocabulary: the image's if it is there */
+static const char *obj_kind(int fd, uint64_t shmid, int kind)
 {
-	return kind == CR_SHMEM_SYSV ? "SysV shm" : kind == CR_SHMEM_MEMFD ? "memfd" :
-									     "shared anonymous memory";
+	const struct lz_obj *o = R.img ? lzimg_find(R.img, shmid) : NULL;
+
+	return o ? lzimg_kind_name(o->kind) : lz_kind_name(kind, page_size(fd));
 }
 
 /* Why CRIU could not defer this object (CR_SHMEM_CAN_DEFER unset) */
 static void no_defer_reason(int fd, int kind, char *why, size_t len)
 {
 	struct lz_kfeatures kf;
-	bool huge = is_hugetlb(fd);
+	bool huge = page_size(fd) > 4096;
 
 	if (kind == CR_SHMEM_SYSV && !huge)
 		snprintf(why, len, "userfaultfd cannot register 4K SysV mappings (only SHM_HUGETLB ones)");
@@ -62,23 +66,52 @@ static void no_defer_reason(int fd, int kind, char *why, size_t len)
 		snprintf(why, len, "not a --lazy-pages restore");
 }
 
+/*
+ * Paths to the object's pages that bypass userfaultfd rule a lazy restore
+ * out unless the user said the application does not take them: 0, or 1
+ * with @why. *flags gets LZ_OBJ_FD_REACHABLE for an opted-in held object.
+ */
+static int bypassed(int fd, int kind, int flags, unsigned int *oflags, char *why, size_t len)
+{
+	int k = lz_kind_of(kind, page_size(fd));
+
+	if ((flags & CR_SHMEM_FD_REACHABLE) && !(R.cfg->fd_lazy & (1u << k))) {
+		snprintf(why, len, "a task holds it open, and read()/write() on the descriptor bypass userfaultfd "
+				   "(LAZYSHM_FD_LAZY=%s defers it anyway)",
+			 lzimg_kind_name(k));
+		return 1;
+	}
+	if (kind == CR_SHMEM_SYSV && !R.cfg->sysv_lazy) {
+		snprintf(why, len, "any process may shmat() a SysV segment anew, and userfaultfd does not see new "
+				   "mappings (LAZYSHM_SYSV=lazy defers it anyway)");
+		return 1;
+	}
+	if (flags & CR_SHMEM_FD_REACHABLE) {
+		pr_warn("%s held open by a task is deferred (LAZYSHM_FD_LAZY): read(), write() and fallocate() "
+			"through the descriptor see unfilled pages until it is resident\n",
+			lzimg_kind_name(k));
+		*oflags |= LZ_OBJ_FD_REACHABLE;
+	}
+	return 0;
+}
+
 /* 1 if deferred, 0 if not (and why), -1 if the daemon's answer was lost */
 static int try_defer(int fd, uint64_t shmid, uint64_t size, int kind, int flags, unsigned int seals, char *why,
 		     size_t len)
 {
+	unsigned int oflags = 0;
+
 	if (!R.cfg->lazy) {
 		snprintf(why, len, "LAZYSHM_MODE=eager");
-		return 0;
-	}
-	if (flags & CR_SHMEM_FD_REACHABLE) {
-		snprintf(why, len, "a task holds it open, and read()/write() on the descriptor bypass userfaultfd");
 		return 0;
 	}
 	if (!(flags & CR_SHMEM_CAN_DEFER)) {
 		no_defer_reason(fd, kind, why, len);
 		return 0;
 	}
-	return lz_offer(fd, shmid, size, kind, seals, why, len);
+	if (bypassed(fd, kind, flags, &oflags, why, len))
+		return 0;
+	return lz_offer(fd, shmid, size, kind, seals, oflags, why, len);
 }
 
 /*
@@ -103,23 +136,24 @@ static const struct lz_obj *full_obj(uint64_t shmid)
 int lz_restore_shmem_content(int fd, uint64_t shmid, uint64_t size, int kind, int flags, unsigned int seals)
 {
 	const struct lz_obj *o = R.img ? lzimg_find(R.img, shmid) : NULL;
+	const char *kn = obj_kind(fd, shmid, kind);
 	char why[256];
 	int ret;
 
 	ret = try_defer(fd, shmid, size, kind, flags, seals, why, sizeof(why));
 	if (ret < 0) {
 		/* the daemon may have taken it: never restore it eagerly behind its back */
-		pr_err("%s %#" PRIx64 ": %s\n", kind_name(kind), shmid, why);
+		pr_err("%s %#" PRIx64 ": %s\n", kn, shmid, why);
 		return -EIO;
 	}
 	if (ret) {
-		pr_info("%s %#" PRIx64 " (%" PRIu64 " bytes) deferred to the lazy-pages daemon\n", kind_name(kind),
+		pr_info("%s %#" PRIx64 " (%" PRIu64 " bytes) deferred to the lazy-pages daemon\n", kn,
 			shmid, size);
 		return 1;
 	}
-	pr_info("%s %#" PRIx64 " restored eagerly: %s\n", kind_name(kind), shmid, why);
+	pr_info("%s %#" PRIx64 " restored eagerly: %s\n", kn, shmid, why);
 	if (!o) {
-		pr_warn("%s %#" PRIx64 " is not in the lazyshm image: CRIU restores it unvalidated\n", kind_name(kind),
+		pr_warn("%s %#" PRIx64 " is not in the lazyshm image: CRIU restores it unvalidated\n", kn,
 			shmid);
 		return -ENOTSUP;
 	}

@@ -65,7 +65,7 @@ static void json_objects(FILE *f, struct lz_objects *objs)
 			", \"pages\": %" PRIu64 ", \"filled_fault\": %" PRIu64 ", \"filled_prefetch\": %" PRIu64
 			", \"removed\": %" PRIu64 ", \"holes\": %" PRIu64 ", \"zero_filled\": %" PRIu64
 			", \"validated\": %s}%s\n",
-			o->shmid, lz_kind_name(o->kind, o->psz), o->psz, o->size, o->nr_pages, o->filled_fault,
+			o->shmid, lz_obj_kind(o), o->psz, o->size, o->nr_pages, o->filled_fault,
 			o->filled_prefetch, o->removed, o->holes, o->zero_filled,
 			o->digests && objs->validate ? "true" : "false",
 			i + 1 < n ? "," : "");
@@ -109,7 +109,7 @@ void lz_stats_summary(struct lz_stats *s, struct lz_objects *objs, int imgdir)
 		pr_info("summary: %s %#" PRIx64 " page size %" PRIu64 " size %" PRIu64 ": %" PRIu64
 			" pages filled on fault, %" PRIu64 " by prefetch, %" PRIu64 " dropped by the application, %" PRIu64
 			" holes (%" PRIu64 " touched)\n",
-			lz_kind_name(o->kind, o->psz), o->shmid, o->psz, o->size, o->filled_fault, o->filled_prefetch,
+			lz_obj_kind(o), o->shmid, o->psz, o->size, o->filled_fault, o->filled_prefetch,
 			o->removed, o->holes, o->zero_filled);
 	}
 	pr_info("summary: %" PRIu64 " minor + %" PRIu64 " missing faults, %" PRIu64 " CONTINUE calls (%" PRIu64

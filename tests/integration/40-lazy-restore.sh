@@ -38,11 +38,13 @@ lz_verify_all "$W" 3 || {
 
 lz_lazy_done "$W" || lz_fail "the daemon did not finish cleanly"
 # kinds that must have been deferred, and those that must not
-for k in "memfd .* deferred" "hugetlb\|memfd .*67108864\|33554432 bytes) deferred"; do
+for k in "memfd .* deferred" "hugetlb-\(anon\|memfd\) .*33554432 bytes) deferred"; do
 	grep -q "$k" "$W/restore.log" || lz_fail "restore log lacks: $k"
 done
-grep -q "SysV shm .* restored eagerly: userfaultfd cannot register 4K SysV" "$W/restore.log" ||
+grep -qE "lazyshm: sysv (0x)?[0-9a-f]+ restored eagerly: userfaultfd cannot register 4K SysV" "$W/restore.log" ||
 	lz_fail "4K SysV was not restored eagerly with its reason"
+grep -qE "lazyshm: hugetlb-sysv (0x)?[0-9a-f]+ restored eagerly: any process may shmat\(\) a SysV segment anew" "$W/restore.log" ||
+	lz_fail "the SysV SHM_HUGETLB segment was not restored eagerly (the default) with its reason"
 grep -q "restored eagerly: a task holds it open" "$W/restore.log" ||
 	lz_fail "the memfd held open was not restored eagerly with its reason"
 jq -e '[.objects[] | .filled_fault + .filled_prefetch] | add > 0' "$W/lazyshm-stats.json" >/dev/null ||

@@ -20,6 +20,7 @@ lz_sysv_cleanup_keys $KEY
 # round's images go to their own directory
 R=$W/tasks
 mkdir -p "$R"
+export LAZYSHM_SYSV=lazy # the SysV segment lazy too (eager by default)
 lz_start_memkinds "$R" --kinds anon,memfd,huge-anon,huge-memfd,huge-sysv --size-mb 64 --huge-mb 32 \
 	--holes --children 2 --rewrite 3 --sysv-key $KEY || lz_fail "workload did not start"
 PID=$LZ_WP

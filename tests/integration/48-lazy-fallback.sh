@@ -24,7 +24,7 @@ dump_case() {
 # the shared objects restored eagerly with REASON (an extended regex)
 check_eager() {
 	local d=$1 why=$2 n
-	n=$(grep -cE "lazyshm: (memfd|shared anonymous memory|SysV shm) 0x[0-9a-f]+ restored eagerly: $why" "$d/restore.log")
+	n=$(grep -cE "lazyshm: (anon-shared|memfd|sysv|hugetlb-[a-z]+) 0x[0-9a-f]+ restored eagerly: $why" "$d/restore.log")
 	[ "$n" = 4 ] || lz_fail "$(basename "$d"): $n of 4 objects restored eagerly with: $why"
 	grep -q "deferred to the lazy-pages daemon" "$d/restore.log" && lz_fail "$(basename "$d"): an object was deferred"
 	lz_verify_all "$d" 2 || lz_fail "$(basename "$d"): wrong bytes after an eager restore"

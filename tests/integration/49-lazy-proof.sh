@@ -47,7 +47,7 @@ run_case() {
 }
 
 run_case "$W/2m" 512 --kinds anon,huge-anon --size-mb 256 --huge-mb 1024
-for k in 'hugetlb-memfd.*1073741824' 'memfd.*268435456'; do
+for k in 'hugetlb-anon.*1073741824' 'anon-shared.*268435456'; do
 	[ "$(lz_stats "$W/2m" '.objects[] | "\(.kind) \(.page_size) \(.size)"' | grep -c "$k")" -ge 1 ] ||
 		lz_fail "2m: no lazily restored object matches $k"
 done

@@ -8,6 +8,9 @@
 # named tmpfs files to CRIU: the image must not own such a file.
 . "$(dirname "$0")/../lib/common.sh"
 . "$(dirname "$0")/../lib/file.sh"
+# named files are restored eagerly by default (any process may open them by
+# path): these cases are about the opt-in
+export LAZYSHM_FILES_NAMED=lazy
 
 lz_file_require lazy
 MB=64

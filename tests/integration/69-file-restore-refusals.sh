@@ -17,6 +17,9 @@
 #    tasks; not repeated here.)
 . "$(dirname "$0")/../lib/common.sh"
 . "$(dirname "$0")/../lib/file.sh"
+# named files are restored eagerly by default (any process may open them by
+# path): these cases are about the opt-in
+export LAZYSHM_FILES_NAMED=lazy
 
 lz_file_require lazy hugetlbfs
 HP=/sys/kernel/mm/hugepages/hugepages-2048kB

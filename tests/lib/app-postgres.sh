@@ -183,7 +183,7 @@ lz_pg_restore() {
 lz_pg_expect_main() {
 	local re
 	# restore.c names a kind without its page size in some lines
-	re="(hugetlb-anon|shmem-anon|memfd) 0x[0-9a-f]+"
+	re="(hugetlb-anon|anon-shared) 0x[0-9a-f]+"
 	case $1 in
 	eager) lz_app_expect_log "$W" "lazyshm: $re: [0-9]+ data pages restored eagerly and validated" \
 		"restore.log does not say that the main segment was restored eagerly and validated" ;;

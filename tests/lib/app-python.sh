@@ -110,8 +110,9 @@ lz_python_test() {
 		lz_app_keep_logs "$W" eager
 		lz_app_stop_tree "$W" || lz_fail "the eagerly restored Python tree does not exit"
 	else
-		export "$LZ_FD_LAZY_VAR=shm-file"
-		lz_log "opt-in: $LZ_FD_LAZY_VAR=shm-file"
+		# the segment is held open and named: both opt-ins
+		export "$LZ_FD_LAZY_VAR=shm-file" LAZYSHM_FILES_NAMED=lazy
+		lz_log "opt-in: $LZ_FD_LAZY_VAR=shm-file LAZYSHM_FILES_NAMED=lazy"
 	fi
 
 	_python_restore "$W" lazy
@@ -124,8 +125,8 @@ lz_python_test() {
 	# the anonymous MAP_SHARED buffer is lazy in every case (CRIU hands it
 	# to the plugin as a memfd: it restores shared anon memory from one)
 	[ "$(lz_stats "$W" "[.objects[] | select(.pages == $((LZ_PY_ANON_MB * 256)) and
-		(.kind == \"memfd\" or .kind == \"shmem-anon\")) |
-		select(.filled_fault + .filled_prefetch == .pages)] | length")" = 1 ] ||
+		(.kind == \"anon-shared\")) |
+		select(.filled_fault + .filled_prefetch + .holes == .pages)] | length")" = 1 ] ||
 		lz_fail "the $LZ_PY_ANON_MB MiB anonymous shared buffer was not deferred and filled exactly once"
 	if [ "$optin" = fd-lazy ]; then
 		_python_expect_shm "$W" deferred
