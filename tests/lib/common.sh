@@ -74,14 +74,16 @@ lz_require_criu() {
 # A fresh work directory under build/, removed at exit unless KEEP=1.
 # Tests call it as W=$(lz_workdir), a subshell whose lz_on_exit would be
 # lost: the removal is registered here, first, so it runs last (after the
-# unmounts of anything mounted inside it).
+# unmounts of anything mounted inside it). The removal never crosses into
+# a mount left behind (a killed criu leaves its cgroup yard, and rm -rf
+# there would rmdir cgroups).
 lz_workdir() {
 	local d=$BUILD/test-work/$TEST_NAME
-	rm -rf "$d"
+	rm -rf --one-file-system "$d"
 	mkdir -p "$d"
 	echo "$d"
 }
-[ "${KEEP:-0}" = 1 ] || lz_on_exit "rm -rf '$BUILD/test-work/$TEST_NAME'"
+[ "${KEEP:-0}" = 1 ] || lz_on_exit "rm -rf --one-file-system '$BUILD/test-work/$TEST_NAME'"
 
 _hp_file() {
 	case "$1" in
