@@ -21,6 +21,10 @@ PKGS=(
 	# initramfs (the guest kernel is extracted from linux-image-amd64 by the
 	# test, never installed), PostgreSQL
 	qemu-system-x86 busybox-static postgresql postgresql-contrib
+	# container tests (80-89): runc and podman checkpoint through our CRIU;
+	# CRIU calls iptables-save for a container's network namespace; the
+	# containers' rootfs is busybox (busybox-static, above)
+	runc podman iptables
 )
 
 if [ "$(id -u)" -ne 0 ]; then
