@@ -6,6 +6,7 @@
 #
 # A test calls, in this order:
 #   ct_require                     root, runc, iptables, our CRIU, static workloads
+#   ct_hugepages N                 the workload's 2M hugepages (again before restores)
 #   ct_init                        work dir layout, cleanup, whole-test timeout
 #   ct_spec [--pid-host] [--net-host] -- MEMKINDS-ARGS...
 #   ct_plugin_via runc.conf|annotation|env
@@ -14,7 +15,8 @@
 # Layout under the work dir W: W/bundle (config.json, rootfs), W/io (bind
 # mounted at /lz in the container: memkinds' ready and result files),
 # W/state (runc --root), W/img (--image-path), W/work (--work-path: CRIU's
-# logs and the lazy-pages daemon's socket, log and pid file).
+# logs and the lazy-pages daemon's socket, log and pid file), W/runc.log
+# (runc's messages), W/ct.log (the container's stdout and stderr).
 #
 # Inside the container, ctinit (tests/workloads/ctinit.c) is PID 1 and runs
 # memkinds; it never forks again, so the tasks' PIDs inside are known.
