@@ -4,7 +4,8 @@
 # outside) and its own network namespace, besides ipc, uts and mount. The
 # plugin dir comes from /etc/criu/runc.conf. Every shared object must be
 # deferred to the daemon, both tasks must read back every byte, the daemon
-# must fill each page once and exit by itself.
+# must fill each page once and exit by itself. The prefetch is slowed down,
+# so that the tasks' reads fault and are served across the namespace.
 . "$(dirname "$0")/../lib/common.sh"
 . "$(dirname "$0")/../lib/container.sh"
 
@@ -16,5 +17,5 @@ ct_spec -- --kinds anon,huge-anon,huge-sysv --size-mb 64 --huge-mb 16 --children
 ct_plugin_via runc.conf
 ct_start
 ct_checkpoint
-ct_lazy_roundtrip 3
+ct_lazy_roundtrip 3 --faults
 lz_log "PASS"

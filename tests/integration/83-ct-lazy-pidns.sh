@@ -4,7 +4,9 @@
 # host's network namespace: only the PID translation is at stake. The
 # plugin dir comes from CRIU_LIBS_DIR in runc's environment. Every shared
 # object must be deferred to the daemon, both tasks must read back every
-# byte, the daemon must fill each page once and exit by itself.
+# byte, the daemon must fill each page once and exit by itself. The
+# prefetch is slowed down, so that the tasks' reads fault and are served
+# across the namespace.
 . "$(dirname "$0")/../lib/common.sh"
 . "$(dirname "$0")/../lib/container.sh"
 
@@ -16,5 +18,5 @@ ct_spec --net-host -- --kinds anon,huge-anon,huge-sysv --size-mb 64 --huge-mb 16
 ct_plugin_via env
 ct_start
 ct_checkpoint
-ct_lazy_roundtrip 3
+ct_lazy_roundtrip 3 --faults
 lz_log "PASS"

@@ -6,7 +6,8 @@
 # iptables-save for the namespace. The plugin dir comes from the
 # org.criu.config annotation. Every shared object must be deferred to the
 # daemon, both tasks must read back every byte, the daemon must fill each
-# page once and exit by itself.
+# page once and exit by itself. The prefetch is slowed down, so that the
+# tasks' reads fault and are served across the namespace.
 . "$(dirname "$0")/../lib/common.sh"
 . "$(dirname "$0")/../lib/container.sh"
 
@@ -18,5 +19,5 @@ ct_spec --pid-host -- --kinds anon,huge-anon,huge-sysv --size-mb 64 --huge-mb 16
 ct_plugin_via annotation
 ct_start
 ct_checkpoint
-ct_lazy_roundtrip 3
+ct_lazy_roundtrip 3 --faults
 lz_log "PASS"

@@ -46,6 +46,7 @@ ppid=$(awk '/^PPid:/ {print $2}' "/proc/$CHILD/status")
 
 ct_verify 1 || lz_fail "the orphan's memory differs"
 ct_lazy_done 3 || lz_fail "the daemon did not finish cleanly"
+ct_faults_served || lz_fail "the orphan's faults were never served"
 ct_verify 1 || lz_fail "the orphan's memory differs after the daemon detached"
 
 ALL=$(ct_ps)

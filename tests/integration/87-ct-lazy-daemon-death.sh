@@ -99,6 +99,7 @@ for f in "$CT_IO"/res.[0-9]*; do
 done
 decoys_alive || lz_fail "a process outside the container was killed"
 lz_log "decoys A $A, its child $AC and B $B are alive"
+lz_lazy_ran
 g=$(sed -n 's/.*lazyshm: guardian \([0-9]*\) watches.*/\1/p' "$CT_WORK/lazy.log")
 [ -z "$g" ] || lz_wait_gone "$g" 10 || lz_fail "the guardian $g did not exit"
 ct_runc delete "$CT_ID" || lz_fail "runc cannot delete the dead container: $(ct_runc_log 1)"

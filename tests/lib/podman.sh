@@ -119,17 +119,18 @@ pm_checkpoint() {
 	lz_log "checkpointed by podman: $(grep -o 'lazyshm: dump: wrote.*' "$CT_WORK/dump.log")"
 }
 
-# pm_restore [lazy]: podman container restore --keep; lazy: with
-# `lazy-pages` in the CRIU config file and a daemon in runc's work path
-# (podman's userdata dir); the config is plain again afterwards, or the
-# next checkpoint would run `criu dump --lazy-pages`. Wall time in
-# CT_RESTORE_MS.
+# pm_restore [lazy [VAR=VALUE...]]: podman container restore --keep; lazy:
+# with `lazy-pages` in the CRIU config file and a daemon (given VAR=VALUE)
+# in runc's work path (podman's userdata dir); the config is plain again
+# afterwards, or the next checkpoint would run `criu dump --lazy-pages`.
+# Wall time in CT_RESTORE_MS.
 pm_restore() {
 	local t0 rc
 	rm -f "$CT_WORK/restore.log"
 	if [ "${1:-}" = lazy ]; then
+		shift
 		pm_conf lazy
-		ct_lazy_daemon
+		ct_lazy_daemon "$@"
 	fi
 	ct_hugepages_again
 	t0=$(date +%s%N)
