@@ -26,4 +26,12 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $$(UNIT_OBJS_$$*)
 	$(CC) $(CFLAGS) -Iplugin -Iimages -I$(BUILD)/images $(UNIT_CFLAGS_$*) $< $(UNIT_OBJS_$*) \
 		-o $@ -lcmocka $(UNIT_LIBS_$*)
 
-BUILD_TARGETS += $(WORKLOADS) $(APP_BINS) $(UNITS)
+# Statically linked copies of the workloads the container tests put into a
+# busybox rootfs (tests/lib/container.sh), which has no shared libraries.
+STATIC_WORKLOADS := $(patsubst %,$(BUILD)/tests/static/%,memkinds ctinit)
+
+$(BUILD)/tests/static/%: tests/workloads/%.c $(wildcard tests/workloads/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -static -Itests/workloads $< -o $@ -lpthread
+
+BUILD_TARGETS += $(WORKLOADS) $(APP_BINS) $(UNITS) $(STATIC_WORKLOADS)
