@@ -38,7 +38,7 @@ ct_stop || lz_fail "eager: the container did not stop cleanly"
 mv "$CT_WORK/restore.log" "$CT_WORK/eager-restore.log"
 
 # 2. lazy
-ct_lazy_roundtrip 3
+ct_lazy_roundtrip 2
 lz_log "runc restore wall time, $MB MiB of shared memory in 3 objects (2 tasks): eager $EAGER_MS ms, lazy $CT_RESTORE_MS ms"
 lz_log "then both tasks reading every byte: eager $EAGER_VERIFY_MS ms, lazy $CT_VERIFY_MS ms (not assertions: make bench measures)"
 

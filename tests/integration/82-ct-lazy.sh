@@ -17,5 +17,5 @@ ct_spec -- --kinds anon,huge-anon,huge-sysv --size-mb 64 --huge-mb 16 --children
 ct_plugin_via runc.conf
 ct_start
 ct_checkpoint
-ct_lazy_roundtrip 3 --faults
+ct_lazy_roundtrip 2 --faults
 lz_log "PASS"

@@ -18,5 +18,5 @@ ct_spec --net-host -- --kinds anon,huge-anon,huge-sysv --size-mb 64 --huge-mb 16
 ct_plugin_via env
 ct_start
 ct_checkpoint
-ct_lazy_roundtrip 3 --faults
+ct_lazy_roundtrip 2 --faults
 lz_log "PASS"

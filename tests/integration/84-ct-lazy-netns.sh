@@ -19,5 +19,5 @@ ct_spec --pid-host -- --kinds anon,huge-anon,huge-sysv --size-mb 64 --huge-mb 16
 ct_plugin_via annotation
 ct_start
 ct_checkpoint
-ct_lazy_roundtrip 3 --faults
+ct_lazy_roundtrip 2 --faults
 lz_log "PASS"

@@ -32,7 +32,7 @@ mapfile -t INNER <"$CT_IO/ready"
 
 ct_lazy_daemon LAZYSHM_TEST_FILL_DELAY_MS=50
 ct_restore --lazy-pages || lz_fail "runc restore --lazy-pages failed"
-ct_deferred 3 || lz_fail "not every shared object was deferred to the lazy-pages daemon"
+ct_deferred 2 || lz_fail "not every shared object was deferred to the lazy-pages daemon"
 INIT=$(ct_runc state "$CT_ID" | jq -r .pid)
 PARENT=$(ct_host_pid "${INNER[0]}") || lz_fail "the restored parent (PID ${INNER[0]} inside) is not there"
 CHILD=$(ct_host_pid "${INNER[1]}") || lz_fail "the restored child (PID ${INNER[1]} inside) is not there"
@@ -45,7 +45,7 @@ ppid=$(awk '/^PPid:/ {print $2}' "/proc/$CHILD/status")
 [ "$ppid" = "$INIT" ] || lz_fail "the orphan's parent is $ppid, not the container's init $INIT"
 
 ct_verify 1 || lz_fail "the orphan's memory differs"
-ct_lazy_done 3 || lz_fail "the daemon did not finish cleanly"
+ct_lazy_done 2 || lz_fail "the daemon did not finish cleanly"
 ct_faults_served || lz_fail "the orphan's faults were never served"
 ct_verify 1 || lz_fail "the orphan's memory differs after the daemon detached"
 

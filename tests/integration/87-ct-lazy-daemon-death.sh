@@ -72,7 +72,7 @@ ct_restore --lazy-pages || {
 	decoys_alive
 	lz_fail "runc restore --lazy-pages failed"
 }
-ct_deferred 3 || lz_fail "not every shared object was deferred to the lazy-pages daemon"
+ct_deferred 2 || lz_fail "not every shared object was deferred to the lazy-pages daemon"
 ALL=$(ct_ps)
 for i in 0 1; do
 	kill -USR1 "$(ct_host_pid $((P + i)))" || lz_fail "cannot signal task $i"
