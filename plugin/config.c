@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "kinds.h"
@@ -129,6 +130,26 @@ static int read_ms(const char *name, unsigned *ms)
 	return 0;
 }
 
+static int read_threads(unsigned *n)
+{
+	const char *v = getenv("LAZYSHM_FILL_THREADS");
+	char *end;
+	unsigned long t;
+
+	/* two fill at about twice the speed of one here (2 CPUs), with the app running */
+	*n = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 2 : 1;
+	if (!v || !*v)
+		return 0;
+	errno = 0;
+	t = strtoul(v, &end, 10);
+	if (errno || *end || t < 1 || t > 8) {
+		pr_err("LAZYSHM_FILL_THREADS=%s: expected 1 to 8\n", v);
+		return -1;
+	}
+	*n = t;
+	return 0;
+}
+
 int lz_config_read(struct lz_config *c)
 {
 	const char *mode = getenv("LAZYSHM_MODE");
@@ -143,7 +164,10 @@ int lz_config_read(struct lz_config *c)
 		}
 	}
 	if (read_files_policy(&c->files_policy) || read_restore_files(c) ||
-	    read_ms("LAZYSHM_TEST_FILL_DELAY_MS", &c->test_fill_delay_ms))
+	    read_ms("LAZYSHM_TEST_FILL_DELAY_MS", &c->test_fill_delay_ms) || read_threads(&c->fill_threads))
 		return -1;
+	/* the testing knob slows one thread down, as the tests' timings assume */
+	if (c->test_fill_delay_ms && !getenv("LAZYSHM_FILL_THREADS"))
+		c->fill_threads = 1;
 	return read_bool("LAZYSHM_VALIDATE", true, &c->validate);
 }

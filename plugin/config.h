@@ -22,10 +22,13 @@
  *                             that map them and never read(), write() or
  *                             punch through the descriptor during the lazy
  *                             phase
+ *   LAZYSHM_FILL_THREADS=N    (lazy-pages) threads that fill pages in the
+ *                             background, 1 to 8 (default 2, 1 on one CPU)
  *   LAZYSHM_TEST_FILL_DELAY_MS=N     (lazy-pages, for tests only) the
  *                             prefetch thread waits N ms between claiming a
  *                             chunk and writing it, so that races with the
- *                             application become reproducible
+ *                             application become reproducible; one fill
+ *                             thread then, unless LAZYSHM_FILL_THREADS says
  */
 #ifndef __LAZYSHM_CONFIG_H__
 #define __LAZYSHM_CONFIG_H__
@@ -59,6 +62,7 @@ struct lz_config {
 	bool sysv_lazy;		     /* defer SysV SHM_HUGETLB segments */
 	uint32_t fd_lazy;	     /* 1 << lz_kind: defer these even when held open */
 	unsigned test_fill_delay_ms; /* LAZYSHM_TEST_FILL_DELAY_MS, 0 normally */
+	unsigned fill_threads;	     /* LAZYSHM_FILL_THREADS */
 };
 
 int lz_config_read(struct lz_config *c);

@@ -51,6 +51,7 @@ struct lz_daemon {
 	struct lz_stats *stats;
 	struct lz_prefetch pf; /* started when the restore has finished */
 	unsigned fill_delay_ms;
+	unsigned fill_threads;
 	struct pollfd *pfd; /* wait_activity()'s, kept across calls */
 	size_t pfd_cap;
 };
@@ -107,6 +108,7 @@ int lz_daemon_init(const struct lz_config *cfg)
 	memset(&D, 0, sizeof(D));
 	D.imgdir = criu_get_image_dir();
 	D.fill_delay_ms = cfg->test_fill_delay_ms;
+	D.fill_threads = cfg->fill_threads;
 	if (D.fill_delay_ms)
 		pr_warn("LAZYSHM_TEST_FILL_DELAY_MS=%u: the prefetch thread is slowed down for testing\n",
 			D.fill_delay_ms);
@@ -190,8 +192,13 @@ static int serve_fault(struct lz_task *t, struct lz_range *r, uint64_t page, uin
 	bool missing = !(flags & UFFD_PAGEFAULT_FLAG_MINOR), filled = false;
 	int state = lz_page_state(o, page);
 
-	/* the prefetch thread goes on after what the fault-around maps */
-	__atomic_store_n(&o->hint, page + 1 + FAULT_AROUND / o->psz, __ATOMIC_RELEASE);
+	/*
+	 * The prefetch thread goes on after what the fault-around fills, and,
+	 * for huge pages (no fault-around), one page further: the task's next
+	 * fault is then filled here while that thread fills the page after it,
+	 * instead of waiting here for the page that thread is filling.
+	 */
+	__atomic_store_n(&o->hint, page + 1 + (FAULT_AROUND / o->psz ?: 1), __ATOMIC_RELEASE);
 	if (state != LZ_PAGE_FILLED && !lz_page_zero(state)) { /* unfilled, or being filled */
 		if (lz_object_fill(&D.objs, o, page, 1, LZ_FILL_FAULT | LZ_FILL_WAIT))
 			return -1;
@@ -327,11 +334,31 @@ static int task_fork(struct lz_task *parent, int child_uffd)
 	return lz_failstop_fork(&D.fs, child_uffd);
 }
 
-/* The application dropped [start, end): its unpopulated pages stay zero */
+/*
+ * A REMOVE event comes from MADV_REMOVE or MADV_DONTNEED, for one VMA.
+ * MADV_REMOVE needs a shared VMA that may be written (VM_MAYWRITE): on any
+ * other it was MADV_DONTNEED, which drops page table entries only, and the
+ * pages keep their content. On a VMA that may be written, the two cannot
+ * be told apart (docs/KERNEL.md): it is taken for a removal.
+ */
+static bool dontneed_only(struct lz_task *t, uint64_t start)
+{
+	int mw = t->pidfd >= 0 ? lz_task_vma_maywrite(t, start) : -1;
+
+	if (mw == 0)
+		pr_debug("task %d: REMOVE of %#" PRIx64 " in a VMA that may not be written: MADV_DONTNEED, the content "
+			 "stays\n",
+			 t->pid, start);
+	return mw == 0;
+}
+
+/* The application dropped [start, end): its unpopulated pages read zeros */
 static int task_remove(struct lz_task *t, uint64_t start, uint64_t end)
 {
 	size_t i;
 
+	if (dontneed_only(t, start))
+		return 0;
 	for (i = 0; i < t->ranges.nr; i++) {
 		struct lz_range *r = &t->ranges.r[i];
 		uint64_t s = r->start > start ? r->start : start;
@@ -369,7 +396,10 @@ int lz_daemon_event(int pid, int uffd, int event, uint64_t a, uint64_t b, uint64
 		ret = task_fork(t, (int)a);
 		break;
 	case UFFD_EVENT_REMOVE:
-		if (task_ready(t) || task_remove(t, a, b))
+		if (task_ready(t))
+			return -EIO;
+		ret = task_remove(t, a, b);
+		if (ret < 0)
 			return -EIO;
 		/* ours alone: keep it registered (unregistering splits the VMA) */
 		if (lz_ranges_cover(&t->ranges, a, b))
@@ -543,7 +573,7 @@ int lz_daemon_idle(int restored)
 	if (!D.restored) {
 		D.restored = true;
 		D.stats->t_restored = lz_now_ns();
-		if (lz_prefetch_start(&D.pf, &D.objs, D.fill_delay_ms))
+		if (lz_prefetch_start(&D.pf, &D.objs, D.fill_threads, D.fill_delay_ms))
 			return -EIO;
 	}
 	if (drain_prefetched())

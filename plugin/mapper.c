@@ -76,9 +76,12 @@ static int continue_run(struct lz_stats *s, struct lz_task *t, struct lz_range *
 
 	while (len) {
 		struct uffdio_continue c = { .range = { .start = addr, .len = len } };
+		uint64_t t0 = lz_now_ns();
 
 		s->continues++;
-		if (ioctl(t->uffd, UFFDIO_CONTINUE, &c) == 0) {
+		ret = ioctl(t->uffd, UFFDIO_CONTINUE, &c);
+		s->ns_continue += lz_now_ns() - t0;
+		if (ret == 0) {
 			s->continue_pages += len / psz;
 			break;
 		}

@@ -62,7 +62,8 @@ struct lz_object {
 	dev_t dev;
 	ino_t ino;
 	int fd;
-	char *map;	    /* the daemon's second mapping (huge pages only) */
+	char *map;	    /* the daemon's second mapping */
+	bool copy;	    /* registered on fill_uffd: pages are created by UFFDIO_COPY */
 	uint8_t *state;	    /* LZ_PAGE_* per page */
 	uint32_t *unfilled; /* UNFILLED pages per block of LZ_BLOCK: claims skip full blocks */
 	uint64_t nr_done;   /* pages FILLED, REMOVED or HOLE */
@@ -84,7 +85,10 @@ struct lz_objects {
 	size_t nr, cap;
 	struct lz_image *img; /* lazyshm image (digests), may be NULL */
 	bool validate;
-	void *xxh; /* XXH3 state of the daemon's main thread (huge pages) */
+	struct lz_filler *filler;		   /* the daemon's main thread's (fill.h) */
+	int fill_uffd;				   /* the daemon's own, for UFFDIO_COPY into second mappings */
+	uint64_t ns_copy, ns_digest, bytes_copied; /* fill stages, all threads (atomic) */
+	uint64_t ns_wait;			   /* faults waiting for a page another thread fills (state lock) */
 };
 
 /* What the restore says of an object it hands over */
@@ -124,8 +128,12 @@ int lz_object_fill(struct lz_objects *t, struct lz_object *o, uint64_t first, ui
 /* Prefetch thread: claim up to @max UNFILLED pages at or after @from
  * (FILLING); returns how many, the first in *first (0: none left after from) */
 uint64_t lz_object_claim(struct lz_objects *t, struct lz_object *o, uint64_t from, uint64_t max, uint64_t *first);
-/* Prefetch thread: write the pages it claimed, with its own XXH3 state */
-int lz_object_fill_claimed(struct lz_objects *t, struct lz_object *o, uint64_t first, uint64_t n, void *xxh);
+/* Prefetch thread: write the pages it claimed, with its own filler (fill.h) */
+struct lz_filler;
+int lz_object_fill_claimed(struct lz_objects *t, struct lz_object *o, uint64_t first, uint64_t n,
+			   struct lz_filler *f);
+/* pages.c: change a page's state, under the state lock (or before the object is shared) */
+void lz_page_set(struct lz_object *o, uint64_t i, uint8_t s);
 /*
  * The application dropped [first, first+n): those pages are never filled.
  * Pages another thread is filling are dropped again by it once written

@@ -16,14 +16,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lzdigest.h"
-
+#include "fill.h"
 #include "log.h"
 #include "objects.h"
 #include "prefetch.h"
 
 /* 1 MiB of 4K pages, or one huge page: the unit of fill and of CONTINUE */
 #define CHUNK (1 << 20)
+/* How far ahead of the chunk being filled the image is read ahead */
+#define READAHEAD (8 << 20)
 
 static uint64_t chunk_pages(const struct lz_object *o)
 {
@@ -55,17 +56,19 @@ static void queue_push(struct lz_prefetch *p, struct lz_object *o, uint64_t firs
 /* Claim the next chunk of @o: after its last fault if there was one, else from its cursor */
 static uint64_t next_chunk(struct lz_prefetch *p, struct lz_object *o, uint64_t *first)
 {
-	uint64_t hint = __atomic_exchange_n(&o->hint, 0, __ATOMIC_ACQ_REL), n;
+	uint64_t hint = __atomic_exchange_n(&o->hint, 0, __ATOMIC_ACQ_REL), n, next;
 
 	if (hint) {
 		n = lz_object_claim(p->objs, o, hint, chunk_pages(o), first);
 		if (n)
 			return n;
 	}
-	n = lz_object_claim(p->objs, o, o->next, chunk_pages(o), first);
-	if (!n && o->next)
+	/* a cursor the threads share: a claim is atomic, the cursor only a place to start */
+	next = __atomic_load_n(&o->next, __ATOMIC_ACQUIRE);
+	n = lz_object_claim(p->objs, o, next, chunk_pages(o), first);
+	if (!n && next)
 		n = lz_object_claim(p->objs, o, 0, chunk_pages(o), first); /* what a hint jumped over */
-	o->next = n ? *first + n : o->nr_pages;
+	__atomic_store_n(&o->next, n ? *first + n : o->nr_pages, __ATOMIC_RELEASE);
 	return n;
 }
 
@@ -85,7 +88,8 @@ static bool stopping(struct lz_prefetch *p)
 
 static void *prefetch_thread(void *arg)
 {
-	struct lz_prefetch *p = arg;
+	struct lz_worker *w = arg;
+	struct lz_prefetch *p = w->p;
 	size_t i, nr = lz_objects_count(p->objs);
 	uint64_t first, n;
 
@@ -93,9 +97,10 @@ static void *prefetch_thread(void *arg)
 		struct lz_object *o = lz_objects_get(p->objs, i);
 
 		while (!stopping(p) && (n = next_chunk(p, o, &first))) {
+			lz_fill_readahead(o, first + n, READAHEAD / o->psz);
 			if (p->delay_ms)
 				delay(p->delay_ms);
-			if (lz_object_fill_claimed(p->objs, o, first, n, p->xxh)) {
+			if (lz_object_fill_claimed(p->objs, o, first, n, &w->filler)) {
 				__atomic_store_n(&p->failed, true, __ATOMIC_RELEASE);
 				goto out;
 			}
@@ -103,37 +108,62 @@ static void *prefetch_thread(void *arg)
 		}
 	}
 out:
-	__atomic_store_n(&p->finished, true, __ATOMIC_RELEASE);
+	__atomic_sub_fetch(&p->nr_running, 1, __ATOMIC_ACQ_REL);
 	wake_main(p);
 	return NULL;
 }
 
-int lz_prefetch_start(struct lz_prefetch *p, struct lz_objects *objs, unsigned delay_ms)
+static void stop_threads(struct lz_prefetch *p)
 {
+	unsigned i;
+
+	pthread_mutex_lock(&p->lock);
+	__atomic_store_n(&p->stop, true, __ATOMIC_RELEASE);
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+	for (i = 0; i < p->nr_threads; i++) {
+		if (pthread_join(p->w[i].thread, NULL))
+			pr_err("cannot join prefetch thread %u\n", i);
+		lz_filler_fini(&p->w[i].filler);
+	}
+	p->nr_threads = 0;
+}
+
+int lz_prefetch_start(struct lz_prefetch *p, struct lz_objects *objs, unsigned threads, unsigned delay_ms)
+{
+	unsigned i;
+
 	memset(p, 0, sizeof(*p));
 	p->objs = objs;
 	p->delay_ms = delay_ms;
 	p->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (p->efd < 0) {
-		pr_perror("cannot set up the prefetch thread");
+		pr_perror("cannot set up the prefetch threads");
 		return -1;
 	}
-	p->xxh = XXH3_createState();
-	if (!p->xxh || pthread_mutex_init(&p->lock, NULL))
+	if (pthread_mutex_init(&p->lock, NULL))
 		goto err_efd;
 	if (pthread_cond_init(&p->cond, NULL))
 		goto err_lock;
-	if (pthread_create(&p->thread, NULL, prefetch_thread, p)) {
-		pthread_cond_destroy(&p->cond);
-		goto err_lock;
+	threads = threads < 1 ? 1 : threads > LZ_PREFETCH_MAX_THREADS ? LZ_PREFETCH_MAX_THREADS :
+									threads;
+	p->nr_running = threads;
+	for (i = 0; i < threads; i++) {
+		p->w[i].p = p;
+		if (pthread_create(&p->w[i].thread, NULL, prefetch_thread, &p->w[i]))
+			break;
+		p->nr_threads++;
 	}
-	p->started = true;
-	return 0;
+	if (p->nr_threads == threads) {
+		p->started = true;
+		return 0;
+	}
+	stop_threads(p);
+	pthread_cond_destroy(&p->cond);
 err_lock:
 	pthread_mutex_destroy(&p->lock);
 err_efd:
-	pr_err("cannot start the prefetch thread\n");
-	XXH3_freeState(p->xxh);
+	pr_err("cannot start the prefetch threads\n");
 	close(p->efd);
 	return -1;
 }
@@ -156,7 +186,7 @@ int lz_prefetch_pop(struct lz_prefetch *p, struct lz_chunk *c)
 
 bool lz_prefetch_finished(struct lz_prefetch *p)
 {
-	return __atomic_load_n(&p->finished, __ATOMIC_ACQUIRE);
+	return __atomic_load_n(&p->nr_running, __ATOMIC_ACQUIRE) == 0;
 }
 
 bool lz_prefetch_failed(struct lz_prefetch *p)
@@ -170,16 +200,10 @@ void lz_prefetch_stop(struct lz_prefetch *p)
 
 	if (!p->started)
 		return;
-	pthread_mutex_lock(&p->lock);
-	__atomic_store_n(&p->stop, true, __ATOMIC_RELEASE);
-	pthread_cond_broadcast(&p->cond);
-	pthread_mutex_unlock(&p->lock);
-	if (pthread_join(p->thread, NULL))
-		pr_err("cannot join the prefetch thread\n");
+	stop_threads(p);
 	if (read(p->efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 		pr_perror("prefetch eventfd");
 	close(p->efd);
-	XXH3_freeState(p->xxh);
 	pthread_cond_destroy(&p->cond);
 	pthread_mutex_destroy(&p->lock);
 	p->started = false;

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "fill.h"
 #include "objects.h"
 
 #define LZ_PREFETCH_QUEUE 64
@@ -17,29 +18,40 @@ struct lz_chunk {
 	uint64_t first, n;
 };
 
-struct lz_prefetch {
+#define LZ_PREFETCH_MAX_THREADS 8
+
+struct lz_prefetch;
+
+/* One filling thread */
+struct lz_worker {
 	pthread_t thread;
+	struct lz_prefetch *p;
+	struct lz_filler filler; /* the thread's own (fill.h) */
+};
+
+struct lz_prefetch {
+	struct lz_worker w[LZ_PREFETCH_MAX_THREADS];
+	unsigned nr_threads, nr_running; /* started; not finished yet (atomic) */
 	struct lz_objects *objs;
-	void *xxh;	      /* the thread's own XXH3 state */
 	int efd;	      /* eventfd: readable when a chunk is queued */
 	pthread_mutex_t lock; /* the queue */
 	pthread_cond_t cond;  /* the queue has room, or stop */
 	struct lz_chunk q[LZ_PREFETCH_QUEUE];
 	unsigned head, nr;
-	bool stop, finished, failed, started;
+	bool stop, failed, started;
 	unsigned delay_ms; /* between claiming a chunk and writing it (tests) */
 };
 
-/* Start filling every UNFILLED page of every object; @delay_ms: see
- * LAZYSHM_TEST_FILL_DELAY_MS in config.h, 0 normally */
-int lz_prefetch_start(struct lz_prefetch *p, struct lz_objects *objs, unsigned delay_ms);
+/* Start @threads threads filling every UNFILLED page of every object;
+ * @delay_ms: see LAZYSHM_TEST_FILL_DELAY_MS in config.h, 0 normally */
+int lz_prefetch_start(struct lz_prefetch *p, struct lz_objects *objs, unsigned threads, unsigned delay_ms);
 /* 1 and the next completed chunk, or 0 if none is queued */
 int lz_prefetch_pop(struct lz_prefetch *p, struct lz_chunk *c);
-/* No page is left for the thread to fill (it has exited) */
+/* No page is left for the threads to fill (they have exited) */
 bool lz_prefetch_finished(struct lz_prefetch *p);
 /* A page could not be filled (digest mismatch, bad image): fail-stop */
 bool lz_prefetch_failed(struct lz_prefetch *p);
-/* Stop and join the thread (it finishes the chunk it is writing) */
+/* Stop and join the threads (each finishes the chunk it is writing) */
 void lz_prefetch_stop(struct lz_prefetch *p);
 
 #endif /* __LAZYSHM_PREFETCH_H__ */

@@ -44,8 +44,8 @@ void lz_task_free(struct lz_task *t)
 	free(t);
 }
 
-/* The task's maps, opened through its pidfd so that it cannot be another's */
-static FILE *open_maps(struct lz_task *t)
+/* The task's /proc file @name, opened through its pidfd so that it cannot be another's */
+static FILE *open_proc(struct lz_task *t, const char *name)
 {
 	int dir, fd;
 	FILE *f;
@@ -61,7 +61,7 @@ static FILE *open_maps(struct lz_task *t)
 		pr_perror("cannot reach task %d (uffd %d) through its pidfd", t->pid, t->uffd);
 		return NULL;
 	}
-	fd = openat(dir, "maps", O_RDONLY | O_CLOEXEC);
+	fd = openat(dir, name, O_RDONLY | O_CLOEXEC);
 	close(dir);
 	if (fd < 0) {
 		pr_perror("cannot read the mappings of task %d", t->pid);
@@ -99,7 +99,7 @@ int lz_task_load(struct lz_task *t, struct lz_objects *objs)
 	FILE *f;
 	int ret = 0;
 
-	f = open_maps(t);
+	f = open_proc(t, "maps");
 	if (!f)
 		return -1;
 	lz_ranges_clear(&t->ranges);
@@ -117,7 +117,7 @@ int lz_task_addr_class(struct lz_task *t, uint64_t addr)
 	unsigned long long start, end, ino;
 	char perms[8], line[512];
 	int ret = LZ_ADDR_UNMAPPED;
-	FILE *f = open_maps(t);
+	FILE *f = open_proc(t, "maps");
 
 	if (!f)
 		return -1;
@@ -155,4 +155,28 @@ int lz_task_drop(struct lz_task *t, uint64_t start, uint64_t end)
 int lz_task_remap(struct lz_task *t, uint64_t from, uint64_t to, uint64_t len)
 {
 	return lz_ranges_remap(&t->ranges, from, to, len) || lz_ranges_remap(&t->priv, from, to, len) ? -1 : 0;
+}
+
+int lz_task_vma_maywrite(struct lz_task *t, uint64_t addr)
+{
+	unsigned long long start, end;
+	char line[512];
+	bool in = false;
+	int ret = -1;
+	FILE *f = open_proc(t, "smaps");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%llx-%llx ", &start, &end) == 2 && strchr(line, '-') < strchr(line, ' ')) {
+			in = addr >= start && addr < end;
+			continue;
+		}
+		if (in && !strncmp(line, "VmFlags:", 8)) {
+			ret = strstr(line, " mw") != NULL;
+			break;
+		}
+	}
+	fclose(f);
+	return ret;
 }

@@ -47,6 +47,8 @@ enum { LZ_ADDR_UNMAPPED = 0,
        LZ_ADDR_PRIVATE_ANON = 1,
        LZ_ADDR_OTHER = 2 };
 int lz_task_addr_class(struct lz_task *t, uint64_t addr);
+/* May the VMA at @addr be written (VM_MAYWRITE, smaps "mw")? 1, 0, or -1 */
+int lz_task_vma_maywrite(struct lz_task *t, uint64_t addr);
 /* A forked child starts with its parent's ranges */
 int lz_task_copy_ranges(struct lz_task *dst, const struct lz_task *src);
 struct lz_range *lz_task_find(struct lz_task *t, uint64_t addr);

@@ -25,6 +25,8 @@ lz_start_memkinds "$R" --kinds anon,memfd,huge-anon,huge-memfd,huge-sysv --size-
 	--holes --children 2 --rewrite 3 --sysv-key $KEY || lz_fail "workload did not start"
 PID=$LZ_WP
 
+# the fill is slowed down, so that the writes race it whatever the machine
+export LAZYSHM_TEST_FILL_DELAY_MS=5
 for r in 1 2 3; do
 	D=$W/r$r
 	mkdir -p "$D"

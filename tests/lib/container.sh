@@ -465,7 +465,8 @@ ct_lazy_roundtrip() {
 # The daemon filled some pages on the restored tasks' faults
 ct_faults_served() {
 	local n
-	n=$(lz_stats "$CT_IMG" '[.objects[].filled_fault] | add // 0')
-	lz_log "$n pages filled on the tasks' faults"
+	# filled on a fault, or a hole touched (a zero page given on the fault)
+	n=$(lz_stats "$CT_IMG" '[.objects[] | .filled_fault + .zero_filled] | add // 0')
+	lz_log "$n pages served on the tasks' faults (filled, or zero pages for holes)"
 	[ "$n" -gt 0 ]
 }

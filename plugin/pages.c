@@ -1,0 +1,194 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The page-state machine of lazily restored objects (objects.h): claims,
+ * the end of a fill, removals, and the waits between threads. A page is
+ * written only by the one thread that claimed it (UNFILLED -> FILLING,
+ * under the state lock), and is mapped into a task only once FILLED.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <linux/falloc.h>
+#include <pthread.h>
+
+#include "fill.h"
+#include "log.h"
+#include "objects.h"
+#include "stats.h"
+
+/* Under the state lock (or before the object is shared) */
+void lz_page_set(struct lz_object *o, uint64_t i, uint8_t s)
+{
+	uint8_t old = o->state[i];
+
+	if (old == LZ_PAGE_UNFILLED && s != LZ_PAGE_UNFILLED)
+		o->unfilled[i / LZ_BLOCK]--;
+	else if (old != LZ_PAGE_UNFILLED && s == LZ_PAGE_UNFILLED)
+		o->unfilled[i / LZ_BLOCK]++;
+	__atomic_store_n(&o->state[i], s, __ATOMIC_RELEASE);
+}
+
+/* Under the state lock: the first UNFILLED page at or after @i, or nr_pages */
+static uint64_t next_unfilled(const struct lz_object *o, uint64_t i)
+{
+	while (i < o->nr_pages) {
+		if (!o->unfilled[i / LZ_BLOCK]) {
+			i = (i / LZ_BLOCK + 1) * LZ_BLOCK;
+			continue;
+		}
+		if (o->state[i] == LZ_PAGE_UNFILLED)
+			return i;
+		i++;
+	}
+	return o->nr_pages;
+}
+
+/* Under the state lock: claim the UNFILLED run at first (up to end); its length */
+static uint64_t claim_run(struct lz_object *o, uint64_t first, uint64_t end)
+{
+	uint64_t n = 0;
+
+	while (first + n < end && o->state[first + n] == LZ_PAGE_UNFILLED)
+		lz_page_set(o, first + n++, LZ_PAGE_FILLING);
+	return n;
+}
+
+/* Under the state lock: a page removed while it was being written */
+static int drop_written(struct lz_object *o, uint64_t i, bool written)
+{
+	uint64_t off = i * o->psz, len = o->psz;
+
+	if (off + len > o->size)
+		len = o->size - off;
+	lz_page_set(o, i, LZ_PAGE_REMOVED);
+	o->nr_done++;
+	o->removed++;
+	if (!written || !fallocate(o->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len)) {
+		pr_debug("page %" PRIu64 " of %s %#" PRIx64 " filled during its removal: dropped again\n", i,
+			 lz_obj_kind(o), o->shmid);
+		return 0;
+	}
+	pr_perror("cannot drop page %" PRIu64 " of %s %#" PRIx64 " again", i, lz_obj_kind(o),
+		  o->shmid);
+	return -1;
+}
+
+/* Under the state lock: the claimed run is written (ok) or given back */
+static int finish_run(struct lz_objects *t, struct lz_object *o, uint64_t first, uint64_t n, bool ok, bool fault)
+{
+	uint64_t i;
+	int ret = 0;
+
+	for (i = first; i < first + n; i++) {
+		if (o->state[i] == LZ_PAGE_FILLING_REMOVED) {
+			ret |= drop_written(o, i, ok);
+			continue;
+		}
+		lz_page_set(o, i, ok ? LZ_PAGE_FILLED : LZ_PAGE_UNFILLED);
+		if (!ok)
+			continue;
+		o->nr_done++;
+		if (fault)
+			o->filled_fault++;
+		else
+			o->filled_prefetch++;
+	}
+	pthread_cond_broadcast(&t->state_cond);
+	return ret;
+}
+
+static bool being_filled(const struct lz_object *o, uint64_t i)
+{
+	return o->state[i] == LZ_PAGE_FILLING || o->state[i] == LZ_PAGE_FILLING_REMOVED;
+}
+
+/* Under the state lock: until no page of [first, end) is being filled */
+static void wait_filling(struct lz_objects *t, struct lz_object *o, uint64_t first, uint64_t end)
+{
+	uint64_t i = first, t0;
+
+	while (i < end) {
+		if (!being_filled(o, i)) {
+			i++;
+			continue;
+		}
+		t0 = lz_now_ns();
+		pthread_cond_wait(&t->state_cond, &t->state_lock);
+		t->ns_wait += lz_now_ns() - t0;
+		i = first;
+	}
+}
+
+int lz_object_fill(struct lz_objects *t, struct lz_object *o, uint64_t first, uint64_t n, int flags)
+{
+	uint64_t i = first, end = first + n, run;
+	int ret = 0;
+
+	if (end > o->nr_pages)
+		end = o->nr_pages;
+	pthread_mutex_lock(&t->state_lock);
+	if (flags & LZ_FILL_WAIT)
+		wait_filling(t, o, first, end);
+	while (i < end && !ret) {
+		run = claim_run(o, i, end);
+		if (!run) {
+			i++;
+			continue;
+		}
+		pthread_mutex_unlock(&t->state_lock);
+		ret = lz_fill_pages(t, o, i, run, t->filler);
+		pthread_mutex_lock(&t->state_lock);
+		if (finish_run(t, o, i, run, ret == 0, flags & LZ_FILL_FAULT))
+			ret = -1;
+		i += run;
+	}
+	pthread_mutex_unlock(&t->state_lock);
+	return ret;
+}
+
+uint64_t lz_object_claim(struct lz_objects *t, struct lz_object *o, uint64_t from, uint64_t max, uint64_t *first)
+{
+	uint64_t i, n = 0;
+
+	pthread_mutex_lock(&t->state_lock);
+	i = next_unfilled(o, from);
+	if (i < o->nr_pages)
+		n = claim_run(o, i, o->nr_pages - i > max ? i + max : o->nr_pages);
+	pthread_mutex_unlock(&t->state_lock);
+	*first = i;
+	return n;
+}
+
+int lz_object_fill_claimed(struct lz_objects *t, struct lz_object *o, uint64_t first, uint64_t n,
+			   struct lz_filler *f)
+{
+	int ret = lz_fill_pages(t, o, first, n, f);
+
+	pthread_mutex_lock(&t->state_lock);
+	if (finish_run(t, o, first, n, ret == 0, false))
+		ret = -1;
+	pthread_mutex_unlock(&t->state_lock);
+	return ret;
+}
+
+int lz_object_remove(struct lz_objects *t, struct lz_object *o, uint64_t first, uint64_t n)
+{
+	uint64_t i, end = first + n < o->nr_pages ? first + n : o->nr_pages;
+
+	pthread_mutex_lock(&t->state_lock);
+	for (i = first; i < end; i++) {
+		if (o->state[i] == LZ_PAGE_FILLING) {
+			lz_page_set(o, i, LZ_PAGE_FILLING_REMOVED);
+			continue;
+		}
+		if (o->state[i] != LZ_PAGE_UNFILLED)
+			continue;
+		lz_page_set(o, i, LZ_PAGE_REMOVED);
+		o->nr_done++;
+		o->removed++;
+	}
+	/* the writers drop them; later faults must find them REMOVED */
+	wait_filling(t, o, first, end);
+	pthread_mutex_unlock(&t->state_lock);
+	return 0;
+}
