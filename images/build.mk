@@ -15,7 +15,7 @@
 LZIMG_DIR	:= $(BUILD)/images
 LZIMG_PB	:= $(LZIMG_DIR)/lazyshm.pb-c
 LZIMG_SRCS	:= images/lzimg.c images/lzimg-write.c images/lzimg-util.c images/filedump.c \
-		   images/pagesrc.c images/criu-index.c
+		   images/pagesrc.c images/criu-index.c images/lzimg-presence.c images/lzimg-complete.c
 LZIMG_CRIU_PB	:= pagemap memfd fown ipc-shm ipc-desc mm vma remap-file-path
 LZIMG_CFLAGS	:= $(CFLAGS) -Iimages -I$(LZIMG_DIR) -iquote $(CRIU_SRC)/images
 LZIMG_LIBS	:= -lprotobuf-c -lxxhash

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * Dump side: find every shared memory object in a CRIU image directory and
- * write lazyshm-shmem.img with one digest per page that has data.
+ * write lazyshm-shmem.img with one digest per page that has data (or, while
+ * the dumped tasks are frozen, with the digests of CRIU's objects pending:
+ * lzimg-complete.c adds them later), and with the presence records of
+ * lzimg-presence.c.
  *
  * Where objects come from (CRIU 4.1.1):
  *  - memfd.img (MemfdInodeEntry): memfds, and also MAP_SHARED anon
@@ -357,37 +360,12 @@ static int collect_runs(struct idx *x, struct lz_obj_spec *o, struct lz_pagesrc 
 	return 0;
 }
 
-static int digest_runs(struct idx *x, struct lz_obj_spec *o, struct lz_pagesrc *src)
-{
-	uint64_t *dig, total = 0, k = 0, p;
-	size_t i;
-	int ret;
-
-	for (i = 0; i < o->nr_runs; i++)
-		total += o->runs[i].len;
-	dig = calloc(total + 1, sizeof(*dig));
-	if (!dig)
-		return lz_seterr(x->err, x->errlen, ENOMEM, "shmid %llu: no memory for %llu digests",
-				 (unsigned long long)o->shmid, (unsigned long long)total);
-	o->digests = dig;
-	for (i = 0; i < o->nr_runs; i++) {
-		for (p = o->runs[i].start; p < o->runs[i].start + o->runs[i].len; p++) {
-			ret = lz_pagesrc_digest(src, p, o->page_size, &dig[k++]);
-			if (ret)
-				return lz_seterr(x->err, x->errlen, -ret, "%s", lz_pagesrc_error(src));
-		}
-	}
-	o->nr_digests = total;
-	o->nr_data_pages = total;
-	o->hint_kind = LZ_HINT_RESIDENT;
-	o->hint = o->runs;
-	o->nr_hint = o->nr_runs;
-	return 0;
-}
-
-static int index_pages(struct idx *x, int dirfd, struct lz_obj_spec *o)
+/* Geometry from the pagemap; the digests from the pages image, unless pending */
+static int index_pages(struct idx *x, int dirfd, struct lz_obj_spec *o, int pending)
 {
 	struct lz_pagesrc *src = NULL;
+	uint64_t *dig = NULL, total = 0;
+	size_t i;
 	int ret;
 
 	o->nr_pages = o->size / o->page_size + (o->size % o->page_size != 0);
@@ -397,10 +375,21 @@ static int index_pages(struct idx *x, int dirfd, struct lz_obj_spec *o)
 	if (ret)
 		return ret;
 	ret = collect_runs(x, o, src);
-	if (!ret)
-		ret = digest_runs(x, o, src);
+	for (i = 0; !ret && i < o->nr_runs; i++)
+		total += o->runs[i].len;
+	if (!ret && !(pending && total))
+		ret = lz_digest_runs(src, o, &dig, x->err, x->errlen);
 	lz_pagesrc_close(src);
-	return ret;
+	if (ret)
+		return ret;
+	o->digests = dig;
+	o->nr_digests = dig ? total : 0;
+	o->digests_pending = pending && total;
+	o->nr_data_pages = total;
+	o->hint_kind = LZ_HINT_RESIDENT;
+	o->hint = o->runs;
+	o->nr_hint = o->nr_runs;
+	return 0;
 }
 
 static int cmp_spec(const void *a, const void *b)
@@ -459,9 +448,10 @@ static int merge_extra(struct idx *x, const struct lz_obj_spec *extra, size_t nr
 	return 0;
 }
 
-int lzimg_write_from_criu_with(int dirfd, const struct lz_obj_spec *extra, size_t nr_extra, char *err, size_t errlen)
+int lzimg_write_from_criu_in(int dirfd, const struct lz_index_input *in, char *err, size_t errlen)
 {
 	struct idx x = { .err = err, .errlen = errlen };
+	struct lz_presence_build pb = { 0 };
 	struct lz_obj_spec *all = NULL;
 	size_t i;
 	int ret;
@@ -474,15 +464,25 @@ int lzimg_write_from_criu_with(int dirfd, const struct lz_obj_spec *extra, size_
 	if (x.nr)
 		qsort(x.objs, x.nr, sizeof(*x.objs), cmp_spec);
 	for (i = 0; i < x.nr && !ret; i++)
-		ret = index_pages(&x, dirfd, &x.objs[i]);
+		ret = index_pages(&x, dirfd, &x.objs[i], in->digests_pending);
 	if (!ret)
-		ret = merge_extra(&x, extra, nr_extra, &all);
+		ret = merge_extra(&x, in->extra, in->nr_extra, &all);
 	if (!ret)
-		ret = lzimg_write(dirfd, all, x.nr + nr_extra, err, errlen);
+		ret = lz_presence_attach(all, x.nr + in->nr_extra, in->presence, in->nr_presence, &pb, err, errlen);
+	if (!ret)
+		ret = lzimg_write(dirfd, all, x.nr + in->nr_extra, err, errlen);
 out:
+	lz_presence_free(&pb);
 	free(all);
 	idx_free(&x);
 	return ret;
+}
+
+int lzimg_write_from_criu_with(int dirfd, const struct lz_obj_spec *extra, size_t nr_extra, char *err, size_t errlen)
+{
+	struct lz_index_input in = { .extra = extra, .nr_extra = nr_extra };
+
+	return lzimg_write_from_criu_in(dirfd, &in, err, errlen);
 }
 
 int lzimg_write_from_criu(int dirfd, char *err, size_t errlen)

@@ -120,6 +120,34 @@ static void show_file(const struct lz_obj *o)
 	printf("  pages: %s, boot id %s\n", o->pages_file, o->boot_id ? o->boot_id : "(none)");
 }
 
+static uint64_t presence_pages(const struct lz_presence *p)
+{
+	uint64_t n = 0;
+	size_t i;
+
+	for (i = 0; i < p->nr_runs; i++)
+		n += p->runs[i].len;
+	return n;
+}
+
+static void show_presence(const struct lz_obj *o, int verbose)
+{
+	size_t i, k;
+
+	if (!o->nr_presence) {
+		printf("  presence: not recorded\n");
+		return;
+	}
+	for (i = 0; i < o->nr_presence; i++) {
+		const struct lz_presence *p = &o->presence[i];
+
+		printf("  presence: task %u, %" PRIu64 " pages in %zu runs", p->task, presence_pages(p), p->nr_runs);
+		for (k = 0; verbose && k < p->nr_runs; k++)
+			printf(" %" PRIu64 "-%" PRIu64, p->runs[k].start, p->runs[k].start + p->runs[k].len - 1);
+		printf("\n");
+	}
+}
+
 static void show_obj(const struct lz_obj *o, int verbose)
 {
 	char ps[32], id[48];
@@ -138,7 +166,10 @@ static void show_obj(const struct lz_obj *o, int verbose)
 	for (i = 0; i < o->nr_runs; i++)
 		printf(" %" PRIu64 "-%" PRIu64, o->runs[i].start, o->runs[i].start + o->runs[i].len - 1);
 	printf("%s\n  hint: %s, %zu runs\n", o->nr_runs ? "" : " none", lzimg_hint_name(o->hint_kind), o->nr_hint);
-	if (!verbose)
+	if (o->digests_pending)
+		printf("  digests: pending (the dump did not compute them: restores must not validate)\n");
+	show_presence(o, verbose);
+	if (!verbose || o->digests_pending)
 		return;
 	for (i = 0; i < o->nr_runs; i++)
 		for (k = 0; k < o->runs[i].len; k++)
@@ -150,8 +181,11 @@ static int cmd_show(struct lz_image *img, int verbose)
 {
 	size_t i;
 
-	printf(LZIMG_FILE ": format %u, digest xxh3-64, %zu objects, %" PRIu64 " page digests\n", LZIMG_VERSION,
+	printf(LZIMG_FILE ": format %u, digest xxh3-64, %zu objects, %" PRIu64 " page digests", LZIMG_VERSION,
 	       lzimg_nr_objs(img), lzimg_nr_digests(img));
+	if (lzimg_nr_pending(img))
+		printf(", digests of %zu objects pending", lzimg_nr_pending(img));
+	printf("\n");
 	for (i = 0; i < lzimg_nr_objs(img); i++)
 		show_obj(lzimg_obj(img, i), verbose);
 	return 0;
@@ -217,13 +251,21 @@ static void json_obj(const struct lz_obj *o, int last)
 	if (lzimg_kind_is_file(o->kind))
 		json_file(o);
 	json_ranges("data_runs", NULL, o->runs, o->nr_runs);
-	printf(",\n      \"digests\": [");
-	for (i = 0; i < o->nr_runs; i++)
+	printf(",\n      \"digests_pending\": %s,\n      \"digests\": [", o->digests_pending ? "true" : "false");
+	for (i = 0; o->digests && i < o->nr_runs; i++)
 		for (k = 0; k < o->runs[i].len; k++)
 			printf("%s\"%016" PRIx64 "\"", (i || k) ? ", " : "", o->digests[o->runs[i].first + k]);
 	printf("],\n      \"hint_kind\": \"%s\"", lzimg_hint_name(o->hint_kind));
 	json_ranges("hint_runs", o->hint, NULL, o->nr_hint);
-	printf("\n    }%s\n", last ? "" : ",");
+	printf(",\n      \"presence\": [");
+	for (i = 0; i < o->nr_presence; i++) {
+		printf("%s{\"task\": %u, \"runs\": [", i ? ", " : "", o->presence[i].task);
+		for (k = 0; k < o->presence[i].nr_runs; k++)
+			printf("%s[%" PRIu64 ", %" PRIu64 "]", k ? ", " : "", o->presence[i].runs[k].start,
+			       o->presence[i].runs[k].len);
+		printf("]}");
+	}
+	printf("]\n    }%s\n", last ? "" : ",");
 }
 
 static int cmd_json(struct lz_image *img)
@@ -231,8 +273,8 @@ static int cmd_json(struct lz_image *img)
 	size_t i, n = lzimg_nr_objs(img);
 
 	printf("{\n  \"magic\": \"LAZYSHM_SHMEM\",\n  \"version\": %u,\n  \"digest_algo\": \"xxh3-64\",\n"
-	       "  \"nr_digests\": %" PRIu64 ",\n  \"objects\": [\n",
-	       LZIMG_VERSION, lzimg_nr_digests(img));
+	       "  \"nr_digests\": %" PRIu64 ",\n  \"nr_pending\": %zu,\n  \"objects\": [\n",
+	       LZIMG_VERSION, lzimg_nr_digests(img), lzimg_nr_pending(img));
 	for (i = 0; i < n; i++)
 		json_obj(lzimg_obj(img, i), i + 1 == n);
 	printf("  ]\n}\n");
@@ -269,6 +311,12 @@ static int verify_obj(int dirfd, const struct lz_obj *o, uint64_t *pages, uint64
 	int ret;
 
 	shmid_str(o, id, sizeof(id));
+	if (o->digests_pending) {
+		printf("ERROR %s (%s \"%s\"): its digests are pending (the dump did not compute them): nothing to "
+		       "verify against\n",
+		       id, lzimg_kind_name(o->kind), o->name);
+		return -EINVAL;
+	}
 	if (o->nr_pages == 0 && !lzimg_kind_is_file(o->kind))
 		return 0;
 	ret = lz_pagesrc_open_obj(dirfd, o, &src, err, sizeof(err));
@@ -324,49 +372,6 @@ static int cmd_verify(int dirfd, struct lz_image *img)
 	return 0;
 }
 
-/* A loaded object as the writer takes it; only the runs are allocated. */
-static int obj_to_spec(const struct lz_obj *o, struct lz_obj_spec *s)
-{
-	struct lz_range *runs = calloc(o->nr_runs + 1, sizeof(*runs));
-	size_t i;
-
-	if (!runs)
-		return -ENOMEM;
-	for (i = 0; i < o->nr_runs; i++)
-		runs[i] = (struct lz_range){ .start = o->runs[i].start, .len = o->runs[i].len };
-	*s = (struct lz_obj_spec){
-		.shmid = o->shmid,
-		.kind = o->kind,
-		.name = o->name,
-		.has_sysv_key = o->has_sysv_key,
-		.sysv_key = o->sysv_key,
-		.hugetlb_flag = o->hugetlb_flag,
-		.page_size = o->page_size,
-		.size = o->size,
-		.nr_pages = o->nr_pages,
-		.nr_data_pages = o->nr_data_pages,
-		.nr_runs = o->nr_runs,
-		.runs = runs,
-		.nr_digests = o->nr_data_pages,
-		.digests = o->digests,
-		.hint_kind = o->hint_kind,
-		.nr_hint = o->nr_hint,
-		.hint = o->hint,
-		.remap_id = o->remap_id,
-		.unlinked = o->unlinked,
-		.mode = o->mode,
-		.uid = o->uid,
-		.gid = o->gid,
-		.dev = o->dev,
-		.ino = o->ino,
-		.ctime_ns = o->ctime_ns,
-		.boot_id = o->boot_id,
-		.pages_file = o->pages_file,
-		.private_mapped = o->private_mapped,
-	};
-	return 0;
-}
-
 /* The file objects of the image already in dirfd: CRIU's images don't have
  * them (their content is in their own pages files), so index keeps them. */
 static int old_file_specs(int dirfd, const char *path, struct lz_image **old, struct lz_obj_spec **specs, size_t *nr)
@@ -391,7 +396,7 @@ static int old_file_specs(int dirfd, const char *path, struct lz_image **old, st
 
 		if (!lzimg_kind_is_file(o->kind))
 			continue;
-		if (obj_to_spec(o, &(*specs)[*nr]))
+		if (lzimg_obj_to_spec(o, &(*specs)[*nr]))
 			return -ENOMEM;
 		(*nr)++;
 	}
@@ -415,7 +420,7 @@ static int write_index(int dirfd, const char *path)
 			fprintf(stderr, "lazyshm-img: %s: %s\n", path, err);
 	}
 	for (i = 0; i < nr; i++)
-		free((void *)specs[i].runs);
+		lzimg_obj_spec_release(&specs[i]);
 	free(specs);
 	lzimg_free(old);
 	return ret;

@@ -67,4 +67,31 @@ void lz_put_le64(uint8_t *p, uint64_t v);
 uint64_t lz_hugetlb_flag_size(uint32_t flag);
 uint64_t lz_default_hugepage_size(void);
 
+struct lz_obj_spec;
+struct lz_task_presence;
+struct lz_pagesrc;
+struct lz_presence;
+struct lz_range;
+
+/* Storage of the presence records lz_presence_attach() gives objects */
+struct lz_presence_build {
+	struct lz_presence *recs;
+	size_t nr_recs;
+	struct lz_range *runs;
+	size_t nr_runs;
+};
+/*
+ * Give each of @objs (page_size and nr_pages set) that has none yet the
+ * presence records of its shmid among @in, in page_size units, one per
+ * task, ascending by task, merged and clipped to the object. They point
+ * into @b: free it with lz_presence_free() once the objects are written.
+ */
+int lz_presence_attach(struct lz_obj_spec *objs, size_t nr, const struct lz_task_presence *in, size_t nin,
+		       struct lz_presence_build *b, char *err, size_t errlen);
+void lz_presence_free(struct lz_presence_build *b);
+
+/* One digest per page of o's runs from @src into a new array *out
+ * (nr_data_pages of them). 0 or -errno with err. */
+int lz_digest_runs(struct lz_pagesrc *src, const struct lz_obj_spec *o, uint64_t **out, char *err, size_t errlen);
+
 #endif /* __LAZYSHM_LZIMG_INT_H__ */

@@ -82,22 +82,65 @@ static void spec_to_msg(const struct lz_obj_spec *s, LazyshmObject *m, uint64_t 
 	file_to_msg(s, m);
 }
 
+/* The presence messages of an object, flattened; what pres_free() frees */
+struct pres_msgs {
+	LazyshmPresence *msgs;
+	LazyshmPresence **ptrs;
+	size_t n;
+};
+
+static void pres_free(struct pres_msgs *p)
+{
+	size_t i;
+
+	for (i = 0; p->msgs && i < p->n; i++)
+		free(p->msgs[i].runs);
+	free(p->msgs);
+	free(p->ptrs);
+}
+
+static int pres_to_msgs(const struct lz_obj_spec *s, struct pres_msgs *p)
+{
+	size_t i;
+
+	p->n = s->nr_presence;
+	p->msgs = calloc(p->n + 1, sizeof(*p->msgs));
+	p->ptrs = calloc(p->n + 1, sizeof(*p->ptrs));
+	if (!p->msgs || !p->ptrs)
+		return -1;
+	for (i = 0; i < p->n; i++) {
+		lazyshm_presence__init(&p->msgs[i]);
+		p->msgs[i].task = s->presence[i].task;
+		p->msgs[i].runs = flatten(s->presence[i].runs, s->presence[i].nr_runs);
+		if (!p->msgs[i].runs)
+			return -1;
+		p->msgs[i].n_runs = s->presence[i].nr_runs * 2;
+		p->ptrs[i] = &p->msgs[i];
+	}
+	return 0;
+}
+
 /* Append one u32-prefixed object message at *pos of buf (sized by caller). */
 static int pack_obj(const struct lz_obj_spec *s, uint8_t *buf, size_t *pos, char *err, size_t errlen)
 {
 	LazyshmObject m = LAZYSHM_OBJECT__INIT;
+	struct pres_msgs pres = { 0 };
 	uint64_t *runs, *hint;
 	size_t n;
 	int ret = 0;
 
 	runs = flatten(s->runs, s->nr_runs);
 	hint = flatten(s->hint, s->nr_hint);
-	if (!runs || !hint) {
+	if (!runs || !hint || pres_to_msgs(s, &pres)) {
 		ret = lz_seterr(err, errlen, ENOMEM, "%s: no memory to encode shmid %llu", LZIMG_FILE,
 				(unsigned long long)s->shmid);
 		goto out;
 	}
 	spec_to_msg(s, &m, runs, hint);
+	m.has_digests_pending = s->digests_pending != 0;
+	m.digests_pending = !!s->digests_pending;
+	m.n_presence = pres.n;
+	m.presence = pres.ptrs;
 	n = lazyshm_object__get_packed_size(&m);
 	if (buf) {
 		lz_put_le32(buf + *pos, (uint32_t)n);
@@ -108,6 +151,7 @@ static int pack_obj(const struct lz_obj_spec *s, uint8_t *buf, size_t *pos, char
 				LZIMG_FILE, (unsigned long long)s->shmid, n);
 	*pos += 4 + n;
 out:
+	pres_free(&pres);
 	free(runs);
 	free(hint);
 	return ret;

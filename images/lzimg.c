@@ -37,6 +37,7 @@ struct lz_image {
 	LazyshmObject **msgs; /* owned protobuf messages, in file order */
 	struct lz_obj *objs;  /* sorted by shmid */
 	uint64_t nr_digests;
+	size_t nr_pending; /* objects with digests_pending */
 };
 
 /* The error context of one object being validated. */
@@ -231,7 +232,9 @@ static int build_runs(struct objctx *c, const LazyshmObject *m, struct lz_obj *o
 	if (total != m->nr_data_pages)
 		return OBJERR(c, "data runs cover %llu pages but nr_data_pages says %llu", (unsigned long long)total,
 			      (unsigned long long)m->nr_data_pages);
-	if (m->n_digests != total && !c->meta)
+	if (m->digests_pending && m->n_digests)
+		return OBJERR(c, "%zu digests, but its digests are marked pending", m->n_digests);
+	if (m->n_digests != total && !c->meta && !m->digests_pending)
 		return OBJERR(c, "%zu digests for %llu pages with data (%s)", m->n_digests, (unsigned long long)total,
 			      m->n_digests > total ? "more digests than pages" : "digests missing");
 	if (m->n_data_runs) {
@@ -248,7 +251,44 @@ static int build_runs(struct objctx *c, const LazyshmObject *m, struct lz_obj *o
 	o->nr_data_pages = total;
 	o->nr_runs = m->n_data_runs / 2;
 	o->runs = runs;
-	o->digests = c->meta ? NULL : m->digests;
+	o->digests_pending = m->digests_pending;
+	o->digests = c->meta || m->digests_pending ? NULL : m->digests;
+	return 0;
+}
+
+/* Presence records: tasks strictly ascending, runs as strict as data_runs */
+static int build_presence(struct objctx *c, const LazyshmObject *m, struct lz_obj *o)
+{
+	struct lz_presence *p = NULL;
+	struct lz_range *r;
+	char what[48];
+	uint64_t total;
+	size_t i, k;
+
+	if (m->n_presence && !(p = calloc(m->n_presence, sizeof(*p))))
+		return lz_seterr(c->err, c->errlen, ENOMEM, "%s: no memory for %zu presence records", c->fname,
+				 m->n_presence);
+	o->presence = p;
+	o->nr_presence = m->n_presence;
+	for (i = 0; i < m->n_presence; i++) {
+		const LazyshmPresence *e = m->presence[i];
+
+		if (i && e->task <= p[i - 1].task)
+			return OBJERR(c, "presence record %zu (task %u) is not after task %u", i, e->task, p[i - 1].task);
+		p[i].task = e->task;
+		snprintf(what, sizeof(what), "presence runs of task %u", e->task);
+		if (check_pairs(c, what, e->runs, e->n_runs, o->nr_pages, 1, &total))
+			return -EINVAL;
+		if (!e->n_runs)
+			continue;
+		r = calloc(e->n_runs / 2, sizeof(*r));
+		if (!r)
+			return lz_seterr(c->err, c->errlen, ENOMEM, "%s: no memory for presence runs", c->fname);
+		for (k = 0; k < e->n_runs / 2; k++)
+			r[k] = (struct lz_range){ .start = e->runs[2 * k], .len = e->runs[2 * k + 1] };
+		p[i].runs = r;
+		p[i].nr_runs = e->n_runs / 2;
+	}
 	return 0;
 }
 
@@ -418,8 +458,14 @@ static int parse_obj(struct lz_cursor *cur, struct lz_image *img, size_t i, char
 	if (!ret)
 		ret = build_hint(&c, img->msgs[i], &img->objs[i]);
 	if (!ret)
+		ret = build_presence(&c, img->msgs[i], &img->objs[i]);
+	if (ret)
+		return ret;
+	if (img->objs[i].digests_pending)
+		img->nr_pending++;
+	else
 		img->nr_digests += img->objs[i].nr_data_pages;
-	return ret;
+	return 0;
 }
 
 static int cmp_obj(const void *a, const void *b)
@@ -568,8 +614,14 @@ void lzimg_free(struct lz_image *img)
 	if (!img)
 		return;
 	for (i = 0; img->objs && i < img->nr_objs; i++) {
-		free((void *)img->objs[i].runs);
-		free((void *)img->objs[i].hint);
+		const struct lz_obj *o = &img->objs[i];
+		size_t k;
+
+		free((void *)o->runs);
+		free((void *)o->hint);
+		for (k = 0; o->presence && k < o->nr_presence; k++)
+			free((void *)o->presence[k].runs);
+		free((void *)o->presence);
 	}
 	for (i = 0; img->msgs && i < img->nr_objs; i++)
 		if (img->msgs[i])
@@ -589,6 +641,44 @@ size_t lzimg_nr_objs(const struct lz_image *img)
 uint64_t lzimg_nr_digests(const struct lz_image *img)
 {
 	return img->nr_digests;
+}
+
+size_t lzimg_nr_pending(const struct lz_image *img)
+{
+	return img->nr_pending;
+}
+
+const struct lz_presence *lzimg_presence(const struct lz_obj *o, uint32_t task, int *recorded)
+{
+	size_t lo = 0, hi = o->nr_presence;
+
+	*recorded = o->nr_presence != 0;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (o->presence[mid].task == task)
+			return &o->presence[mid];
+		if (o->presence[mid].task < task)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+int lzimg_presence_has(const struct lz_presence *p, uint64_t idx)
+{
+	size_t lo = 0, hi = p->nr_runs;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (p->runs[mid].start <= idx)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo && idx - p->runs[lo - 1].start < p->runs[lo - 1].len;
 }
 
 const struct lz_obj *lzimg_obj(const struct lz_image *img, size_t i)

@@ -78,6 +78,13 @@ struct lz_range {
 	uint64_t len;
 };
 
+/* The pages of an object one dumped task had in its page tables. */
+struct lz_presence {
+	uint32_t task; /* the task's pid in CRIU's images (mm-<task>.img) */
+	size_t nr_runs;
+	const struct lz_range *runs; /* page_size units, ascending, not adjacent */
+};
+
 /* One shared object of a loaded image. Pointers live as long as the image. */
 struct lz_obj {
 	uint64_t shmid;
@@ -106,6 +113,10 @@ struct lz_obj {
 	const char *boot_id;	 /* boot_id at dump; NULL if absent */
 	const char *pages_file;	 /* "lazyshm-file-<remap_id>.pages"; NULL otherwise */
 	int private_mapped;	 /* some dumped task maps it MAP_PRIVATE */
+	/* Every kind. */
+	int digests_pending;		    /* no digests yet (digests NULL): see lzimg_complete_digests() */
+	size_t nr_presence;		    /* 0: not recorded (every task gets every page) */
+	const struct lz_presence *presence; /* ascending by task; lzimg_presence() */
 };
 
 struct lz_image;
@@ -128,6 +139,17 @@ size_t lzimg_nr_objs(const struct lz_image *img);
 const struct lz_obj *lzimg_obj(const struct lz_image *img, size_t i);	     /* NULL if out of range */
 const struct lz_obj *lzimg_find(const struct lz_image *img, uint64_t shmid); /* NULL if absent */
 uint64_t lzimg_nr_digests(const struct lz_image *img);
+/* Objects whose digests are still pending (digests_pending) */
+size_t lzimg_nr_pending(const struct lz_image *img);
+/*
+ * The presence record of dumped task @task for @o: the record, or NULL if
+ * the object has records but none for that task (it did not map the object
+ * at dump); *recorded says whether the object has any record at all (if
+ * not, every task gets every page). O(log tasks).
+ */
+const struct lz_presence *lzimg_presence(const struct lz_obj *o, uint32_t task, int *recorded);
+/* Does run list @p (a presence record) contain page @idx? O(log runs). */
+int lzimg_presence_has(const struct lz_presence *p, uint64_t idx);
 
 /* Expected digest of page idx (page_size units): 1 and *digest if the page
  * has data, 0 if it is a hole (or beyond the object), -EINVAL if the image
@@ -177,6 +199,10 @@ struct lz_obj_spec {
 	const char *boot_id;
 	const char *pages_file;
 	int private_mapped;
+	/* Every kind: see struct lz_obj. A pending object has no digests. */
+	int digests_pending;
+	size_t nr_presence;
+	const struct lz_presence *presence;
 };
 
 /* Encode into a malloc()ed buffer (*buf, *len) with the given header
@@ -232,6 +258,49 @@ void lz_pagesrc_close(struct lz_pagesrc *src);
 
 /* Dump side: index CRIU's images in dirfd and write lazyshm-shmem.img. */
 int lzimg_write_from_criu(int dirfd, char *err, size_t errlen);
+
+/*
+ * Pages of the object @shmid that dumped task @task had present in its page
+ * tables, in 4096-byte units of object offset (whatever the object's page
+ * size), ascending; several records of one (task, shmid) are merged.
+ */
+struct lz_task_presence {
+	uint32_t task;
+	uint64_t shmid;
+	size_t nr_runs;
+	const struct lz_range *runs;
+};
+
+/* What the dump side gives the indexer besides CRIU's images. */
+struct lz_index_input {
+	const struct lz_obj_spec *extra; /* file objects (lzimg_dump_file()) */
+	size_t nr_extra;
+	const struct lz_task_presence *presence; /* for any object; unknown shmids are ignored */
+	size_t nr_presence;
+	int digests_pending; /* CRIU's objects without digests, marked pending */
+};
+/*
+ * lzimg_write_from_criu_with() with presence records and, with
+ * digests_pending, without reading CRIU's page images at all (only their
+ * pagemaps): the objects' runs and hints are there, their digests are left
+ * to lzimg_complete_digests().
+ */
+int lzimg_write_from_criu_in(int dirfd, const struct lz_index_input *in, char *err, size_t errlen);
+/*
+ * Compute the digests of every pending object of dirfd's lazyshm-shmem.img
+ * from its page images and rewrite the image atomically without the
+ * pending marks. 0 (also when nothing was pending), with *nr_objs and
+ * *nr_pages (may be NULL) counting what was digested; or -errno with err,
+ * the image left as it was.
+ */
+int lzimg_complete_digests(int dirfd, size_t *nr_objs, uint64_t *nr_pages, char *err, size_t errlen);
+/*
+ * A loaded object as the writer takes it (for rewriting an image): the
+ * pointers are the image's, except the runs and the presence list, which
+ * are allocated; free them with lzimg_obj_spec_release().
+ */
+int lzimg_obj_to_spec(const struct lz_obj *o, struct lz_obj_spec *s);
+void lzimg_obj_spec_release(struct lz_obj_spec *s);
 /*
  * Same, with nr_extra more objects (the file objects of lzimg_dump_file()).
  * Extras of file kinds get private_mapped set (the caller's specs are not
