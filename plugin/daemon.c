@@ -6,8 +6,9 @@
  * through the daemon's second mapping (objects.c), then mapping it into
  * the faulting task with UFFDIO_CONTINUE. Missing and minor faults differ
  * only in whether the page already existed. In idle time the remaining
- * pages are populated in order and mapped into every task with range
- * CONTINUEs, so that applications rarely fault at all.
+ * pages are populated in order and mapped with range CONTINUEs into every
+ * task that had them in its page tables at dump, so that applications
+ * rarely fault at all and no task's Rss covers what it never touched.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -433,7 +434,8 @@ static int task_usable(struct lz_task *t)
 	return task_retry(t) ? -1 : 1;
 }
 
-/* Map the FILLED pages of [first, first+n) of @o into every task that maps them */
+/* Map the FILLED pages of [first, first+n) of @o into every task that maps
+ * them and had them in its page tables at dump (lz_map_present) */
 static int continue_everywhere(struct lz_object *o, uint64_t first, uint64_t n)
 {
 	struct lz_task *t;
@@ -448,7 +450,7 @@ static int continue_everywhere(struct lz_object *o, uint64_t first, uint64_t n)
 			continue;
 		}
 		for (i = 0; i < t->ranges.nr; i++)
-			if (t->ranges.r[i].obj == o && lz_map_filled(D.stats, t, &t->ranges.r[i], first, n))
+			if (t->ranges.r[i].obj == o && lz_map_present(D.stats, t, &t->ranges.r[i], first, n))
 				return -1;
 	}
 	return 0;

@@ -1,13 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * Dump side of the lazyshm plugin. Runs once CRIU has written every image:
- * it reads them back (memfd.img, ipcns-shm-*.img, mm-*.img and the shmem
- * page images), digests every page that has data and writes
- * lazyshm-shmem.img atomically, with the file objects files-dump.c stored
- * during the dump. Without file objects, a failure leaves no lazyshm image,
- * so a restore falls back to CRIU's eager path instead of trusting bad
- * digests. With file objects the dump has failed: their content is only in
- * lazyshm's pages files, which nothing can restore without the image.
+ * Dump side of the lazyshm plugin, in two steps so that the tasks' freeze
+ * does not grow with their memory:
+ *  - DUMP_FINISH, tasks frozen: CRIU has written every image; read the
+ *    objects back from memfd.img, ipcns-shm-*.img, mm-*.img and the shmem
+ *    pagemaps (not the pages), add the page-table presence of every task
+ *    (presence.c) and write lazyshm-shmem.img atomically, with the file
+ *    objects files-dump.c stored during the dump (complete, digests
+ *    included) and CRIU's objects with their digests pending. Without file
+ *    objects, a failure leaves no lazyshm image, so a restore falls back to
+ *    CRIU's eager path. With file objects the dump has failed: their content
+ *    is only in lazyshm's pages files, which nothing can restore without
+ *    the image.
+ *  - DUMP_RELEASED, tasks running again (or killed): digest the pending
+ *    objects' pages and rewrite the image without the pending marks. If that
+ *    fails the image stays pending, and restores refuse to validate it.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -20,6 +27,7 @@
 #include "dump.h"
 #include "files-dump.h"
 #include "lzimg.h"
+#include "presence.h"
 
 static uint64_t now_us(void)
 {
@@ -52,21 +60,27 @@ static int log_objects(int dirfd, uint64_t t0)
 			lzimg_kind_name(o->kind), o->shmid, o->name, o->page_size, o->size, o->nr_data_pages, o->nr_pages);
 		bytes += o->nr_data_pages * o->page_size;
 	}
-	pr_info("dump: wrote %s: %zu objects, %" PRIu64 " page digests over %" PRIu64 " bytes in %" PRIu64 " ms\n",
-		LZIMG_FILE, lzimg_nr_objs(img), lzimg_nr_digests(img), bytes, (now_us() - t0) / 1000);
+	pr_info("dump: wrote %s: %zu objects, %" PRIu64 " bytes with data, %" PRIu64
+		" page digests (%zu objects' pending until the tasks are released) in %" PRIu64 " ms\n",
+		LZIMG_FILE, lzimg_nr_objs(img), bytes, lzimg_nr_digests(img), lzimg_nr_pending(img),
+		(now_us() - t0) / 1000);
 	lzimg_free(img);
 	return 0;
 }
 
 static int write_image(int dirfd)
 {
+	struct lz_index_input in = { .digests_pending = 1 };
 	const struct lz_obj_spec *files = NULL;
 	size_t nr_files = lz_dump_files_specs(&files);
 	char err[LZIMG_ERRLEN] = "";
 
+	in.extra = files;
+	in.nr_extra = nr_files;
+	in.nr_presence = lz_presence_collect(files, nr_files, &in.presence);
 	if (dirfd < 0)
 		snprintf(err, sizeof(err), "no image directory");
-	else if (!lzimg_write_from_criu_with(dirfd, files, nr_files, err, sizeof(err)))
+	else if (!lzimg_write_from_criu_in(dirfd, &in, err, sizeof(err)))
 		return 0;
 	pr_err("dump: can't write %s: %s\n", LZIMG_FILE, err);
 	if (nr_files)
@@ -83,7 +97,32 @@ int lazyshm_dump_finish(void)
 
 	ret = write_image(dirfd);
 	lz_dump_files_fini();
+	lz_presence_fini();
 	if (ret)
 		return -1;
 	return log_objects(dirfd, t0);
+}
+
+int lazyshm_dump_released(void)
+{
+	uint64_t t0 = now_us(), pages = 0;
+	int dirfd = criu_get_image_dir(), ret;
+	char err[LZIMG_ERRLEN] = "";
+	size_t objs = 0;
+
+	if (dirfd < 0)
+		snprintf(err, sizeof(err), "no image directory");
+	ret = dirfd < 0 ? -EBADF : lzimg_complete_digests(dirfd, &objs, &pages, err, sizeof(err));
+	if (ret == -ENOENT)
+		return 0; /* no lazyshm image: DUMP_FINISH said why */
+	if (ret) {
+		pr_err("restores of this dump cannot be validated: the page digests of %s could not be computed "
+		       "after the tasks were released: %s (LAZYSHM_VALIDATE=0 restores it unvalidated)\n",
+		       LZIMG_FILE, err);
+		return -EIO;
+	}
+	pr_info("dump: digests of %zu objects, %" PRIu64 " pages, written in %" PRIu64
+		" ms after the tasks were released\n",
+		objs, pages, (now_us() - t0) / 1000);
+	return 0;
 }

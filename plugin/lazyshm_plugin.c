@@ -5,7 +5,8 @@
  * This file only registers the plugin and routes each CRIU stage and hook
  * to the file that owns the concern:
  *   dump.c     (criu dump)        per-page digests of shared objects;
- *                                 files-dump.c stores owned files
+ *                                 files-dump.c stores owned files;
+ *                                 presence.c reads the tasks' page tables
  *   restore.c  (criu restore)     which objects are deferred; eager.c
  *                                 restores the others, validated;
  *                                 files-restore.c recreates owned files
@@ -20,6 +21,7 @@
 #include "dump.h"
 #include "files-dump.h"
 #include "log.h"
+#include "presence.h"
 #include "restore.h"
 
 #define LAZYSHM_VERSION "0.1"
@@ -60,8 +62,10 @@ static int lazyshm_plugin_init(int stage)
 
 static void lazyshm_plugin_fini(int stage, int ret)
 {
-	if (stage == CR_PLUGIN_STAGE__DUMP)
+	if (stage == CR_PLUGIN_STAGE__DUMP) {
 		lz_dump_files_fini();
+		lz_presence_fini();
+	}
 	if (stage == CR_PLUGIN_STAGE__LAZY_PAGES)
 		lz_daemon_fini(ret);
 	if (stage == CR_PLUGIN_STAGE__RESTORE)
@@ -107,6 +111,22 @@ static int lazyshm_plugin_dump_finish(int ret)
 	return 0;
 }
 CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__DUMP_FINISH, lazyshm_plugin_dump_finish)
+
+/* The tasks run again: the digests CRIU's objects still lack (dump.c) */
+static int lazyshm_plugin_dump_released(int ret)
+{
+	return ret ? 0 : lazyshm_dump_released();
+}
+CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__DUMP_RELEASED, lazyshm_plugin_dump_released)
+
+/* Every frozen task, by its real pid: remember it to read its page tables
+ * at DUMP_FINISH (presence.c). Never ours alone: other plugins get it too. */
+static int lazyshm_plugin_checkpoint_devices(int pid)
+{
+	lz_presence_task(pid);
+	return -ENOTSUP;
+}
+CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__CHECKPOINT_DEVICES, lazyshm_plugin_checkpoint_devices)
 
 static int lazyshm_plugin_restore_reg_file(uint32_t obj_id, int root_fd, const char *path, int flags, int *out_flags)
 {

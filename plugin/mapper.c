@@ -9,6 +9,7 @@
 
 #include "log.h"
 #include "mapper.h"
+#include "presence.h"
 #include "uffd-compat.h"
 
 /* The source of zero huge pages: never written, so never allocated */
@@ -122,6 +123,17 @@ int lz_map_filled(struct lz_stats *s, struct lz_task *t, struct lz_range *r, uin
 		if (continue_run(s, t, r, p, run))
 			return -1;
 	}
+	return 0;
+}
+
+int lz_map_present(struct lz_stats *s, struct lz_task *t, struct lz_range *r, uint64_t first, uint64_t n)
+{
+	uint64_t pos = first, a, b;
+
+	/* a task forked after the restore has no record: its pid is its ancestor's */
+	while (lz_present_next(r->obj, t->pid, t->pidfd < 0, &pos, first + n, &a, &b))
+		if (lz_map_filled(s, t, r, a, b - a))
+			return -1;
 	return 0;
 }
 

@@ -22,6 +22,7 @@
 #include "fill.h"
 #include "lzimg.h"
 #include "objects.h"
+#include "pending.h"
 #include "log.h"
 
 /* The kind's name in the one vocabulary: the lazyshm image's when the object is in it */
@@ -52,9 +53,13 @@ int lz_objects_init(struct lz_objects *t, int imgdir, bool validate)
 		t->img = NULL;
 		return 0;
 	}
-	if (ret == 0)
+	if (ret == 0 && !lz_refuse_pending(t->img, validate))
 		return 0;
-	pr_err("%s\n", err);
+	if (ret)
+		pr_err("%s
+", err);
+	lzimg_free(t->img);
+	t->img = NULL;
 	lz_fill_fini(t);
 err_cond:
 	free(t->filler);

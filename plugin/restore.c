@@ -22,6 +22,7 @@
 #include "log.h"
 #include "lzimg.h"
 #include "offer.h"
+#include "pending.h"
 #include "restore.h"
 
 /*
@@ -247,6 +248,8 @@ int lz_restore_init(const struct lz_config *cfg)
 		pr_err("%s\n", err);
 		return -1;
 	}
+	if (lz_refuse_pending(R.img, cfg->validate))
+		return -1;
 	return hugepages_preflight();
 }
 
