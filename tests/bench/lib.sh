@@ -18,37 +18,44 @@ _hp_dir() {
 	esac
 }
 
-# hp_take N SIZE: grow the pool so that N pages are free. Others share the
-# pool, so it is grown and shrunk by our delta, never set to a fixed value.
-# Sets HP_DELTA; returns 1 if the kernel could not provide them.
+# Hugepages a new mapping can get: free ones less those reserved by others'
+# mappings (free_hugepages counts them)
+hp_avail() {
+	echo $(($(cat "$1/free_hugepages") - $(cat "$1/resv_hugepages")))
+}
+
+# hp_take N SIZE: grow the pool so that N pages are available. Others share
+# the pool, so it is grown and shrunk by our delta, never set to a fixed
+# value. Sets HP_DELTA; returns 1 if the kernel could not provide them.
 hp_take() {
-	local n=$1 d free old
+	local n=$1 d old want
 	d=$(_hp_dir "$2")
 	HP_DELTA=0
-	free=$(cat "$d/free_hugepages")
-	[ "$free" -ge "$n" ] && return 0
+	[ "$(hp_avail "$d")" -ge "$n" ] && return 0
 	old=$(cat "$d/nr_hugepages")
-	echo $((old + n - free)) >"$d/nr_hugepages" 2>/dev/null
-	if [ "$(cat "$d/free_hugepages")" -lt "$n" ]; then
+	want=$((old + n - $(hp_avail "$d")))
+	echo "$want" >"$d/nr_hugepages" 2>/dev/null
+	if [ "$(hp_avail "$d")" -lt "$n" ]; then
 		# the images of the previous kinds fill the page cache and break up
 		# the contiguous memory 1G pages need: drop it, compact, ask again
 		log "$2 hugepages short: dropping the page cache and compacting memory"
 		sync
 		echo 1 >/proc/sys/vm/drop_caches
 		echo 1 >/proc/sys/vm/compact_memory
-		echo $((old + n - free)) >"$d/nr_hugepages" 2>/dev/null
+		echo "$want" >"$d/nr_hugepages" 2>/dev/null
 	fi
 	# the kernel may grant fewer: give back exactly what it granted
 	HP_DELTA=$(($(cat "$d/nr_hugepages") - old))
-	[ "$(cat "$d/free_hugepages")" -ge "$n" ]
+	[ "$(hp_avail "$d")" -ge "$n" ]
 }
 
 # hp_give DELTA SIZE: shrink the pool again by what hp_take added
 hp_give() {
-	local d
+	local d v
 	d=$(_hp_dir "$2")
 	[ "$1" -gt 0 ] || return 0
-	echo $(($(cat "$d/nr_hugepages") - $1)) >"$d/nr_hugepages"
+	v=$(($(cat "$d/nr_hugepages") - $1))
+	echo $((v > 0 ? v : 0)) >"$d/nr_hugepages"
 }
 
 bench_micro() {
@@ -77,28 +84,58 @@ bench_hp_need() {
 	esac
 }
 
-# bench_dump KIND BYTES: start the workload, fill, dump it. Sets DUMP_MS.
+# bench_dump KIND BYTES [DIR [CRIU-ARGS...]]: start the workload, fill, dump
+# it into DIR ($W/img; with the plugin unless CRIU-ARGS are given). Sets
+# DUMP_MS, and FROZEN_MS: how long the tasks were frozen, from the log's
+# timestamps of the first "Seized task" to "Unfreezing tasks" (criu 4.1.1
+# writes stats-dump.img's frozen_time after closing the images directory,
+# so the image never appears).
 bench_dump() {
-	local k=$1 bytes=$2 wp t rc
-	rm -rf "$W/img" && mkdir -p "$W/img"
-	setsid "$BB/benchwl" --kind "$k" --size "$bytes" --ready "$W/img/ready" --result "$W/img/result" \
+	local k=$1 bytes=$2 d=${3:-$W/img} wp t rc args
+	shift $(($# > 2 ? 3 : 2))
+	args=("$@")
+	[ $# -gt 0 ] || args=(--libdir "$LIB")
+	rm -rf "$d" && mkdir -p "$d"
+	setsid "$BB/benchwl" --kind "$k" --size "$bytes" --ready "$d/ready" --result "$d/result" \
 		</dev/null >"$W/workload.log" 2>&1 &
 	wp=$!
-	while [ ! -e "$W/img/ready" ]; do
+	while [ ! -e "$d/ready" ]; do
 		kill -0 $wp 2>/dev/null || { log "workload failed: $(cat "$W/workload.log")"; return 1; }
 		sleep 0.05
 	done
 	t=$(date +%s%N)
 	# criu dump kills the workload: hide bash's "Killed" job notice
 	{
-		"$CRIU" dump -D "$W/img" -t $wp --libdir "$LIB" -o dump.log --shell-job
+		"$CRIU" dump -D "$d" -t $wp "${args[@]}" -o dump.log -v3 --shell-job
 		rc=$?
 		[ $rc = 0 ] || kill -9 $wp
 		wait $wp
 	} 2>/dev/null
-	[ $rc = 0 ] || { log "criu dump failed:"; tail -5 "$W/img/dump.log"; return 1; }
+	[ $rc = 0 ] || { log "criu dump failed:"; tail -5 "$d/dump.log"; return 1; }
 	DUMP_MS=$((($(date +%s%N) - t) / 1000000))
+	FROZEN_MS=$(awk -F'[()]' '/Seized task/ && !s { s = $2 } /Unfreezing tasks/ { e = $2 }
+		END { if (s != "" && e != "") printf "%.1f", (e - s) * 1000 }' "$d/dump.log")
+	[ -n "$FROZEN_MS" ] || { log "no freeze and release in $d/dump.log"; return 1; }
+	# the part of it the plugin took at DUMP_FINISH (0 without the plugin)
+	INDEX_MS=$(sed -n 's/.*lazyshm: dump: wrote lazyshm-shmem.img: .* in \([0-9]*\) ms$/\1/p' "$d/dump.log" | tail -1)
+	INDEX_MS=${INDEX_MS:-0}
 	return 0
+}
+
+# bench_freeze KIND SIZE: how much longer the plugin keeps the tasks frozen
+# than the same dump without it (FROZEN_MS of the plugin's dump, just made).
+bench_freeze() {
+	local k=$1 s=$2 plugin=$FROZEN_MS plugin_dump=$DUMP_MS index=$INDEX_MS
+	mkdir -p "$W/no-plugins" || return 1
+	bench_dump "$k" "$(size_bytes "$s")" "$W/plain" --libdir "$W/no-plugins" || return 1
+	rm -rf "$W/plain"
+	jq -c -n --arg k "$k" --arg s "$s" --argjson p "$plugin" --argjson n "$FROZEN_MS" \
+		--argjson pd "$plugin_dump" --argjson nd "$DUMP_MS" --argjson i "$index" \
+		'{freeze: true, kind: $k, size: $s, frozen_plugin_ms: $p, frozen_plain_ms: $n,
+		  dump_plugin_ms: $pd, dump_plain_ms: $nd, plugin_frozen_work_ms: $i}' >>"$SAMPLES"
+	log "  $k $s dump: tasks frozen $plugin ms with the plugin ($index ms of it the plugin's" \
+		"DUMP_FINISH), $FROZEN_MS ms without (whole dump $plugin_dump ms, $DUMP_MS ms)"
+	DUMP_MS=$plugin_dump
 }
 
 # restore_once KIND SIZE MODE REP: one restore, one sample line
@@ -166,8 +203,10 @@ bench_one() {
 	log "$k $s: fill and dump"
 	if bench_dump "$k" "$bytes"; then
 		log "$k $s: dumped in $DUMP_MS ms, $REPS restores per mode"
+		[ "$k" = anon ] || bench_freeze "$k" "$s" || log "$k $s: no freeze sample"
 		modes=$MODES
 		[ "$k" = anon ] && modes=eager,upstream
+		[ "$MODES" = none ] && modes=
 		for ((rep = 1; rep <= REPS; rep++)); do
 			for m in ${modes//,/ }; do
 				restore_once "$k" "$s" "$m" "$rep" || log "$k $s $m rep $rep: no sample"
@@ -187,5 +226,6 @@ bench_collect() {
 		{meta: {kernel: $host, commit: $rev, plugin_files_modified: ($dirty | tonumber), date: $date,
 			cpus: ($cpus | tonumber), reps: ($reps | tonumber), run_fs: $run},
 		 micro: [.[] | select(.micro) | .sample],
-		 runs: [.[] | select(.micro | not)]}' "$SAMPLES"
+		 freeze: [.[] | select(.freeze)],
+		 runs: [.[] | select((.micro | not) and (.freeze | not))]}' "$SAMPLES"
 }

@@ -232,6 +232,24 @@ def plot_files(g, plotdir):
         f.write("unset multiplot\n")
 
 
+def freeze_table(freeze):
+    """How long a dump keeps the tasks frozen, with the plugin and without"""
+    if not freeze:
+        return ["No dump freeze samples (shmem and hugetlb kinds only)."]
+    out = ["How long `criu dump` keeps the tasks frozen (its log: first \"Seized task\" to "
+           "\"Unfreezing tasks\"), with the plugin and for the same dump without it, and how much "
+           "of the plugin's freeze its DUMP_FINISH took (the digests are computed after the "
+           "tasks are released). The ratio is mostly CRIU writing the pages, which varies from "
+           "one dump to the next.", "",
+           "| kind | size | frozen, plugin (ms) | of it DUMP_FINISH (ms) | frozen, no plugin (ms) | ratio |",
+           "|---|---|---|---|---|---|"]
+    for r in freeze:
+        out.append(f"| {KIND_NAME.get(r['kind'], r['kind'])} | {r['size']} | {fmt(r['frozen_plugin_ms'])} | "
+                   f"{fmt(r.get('plugin_frozen_work_ms'))} | {fmt(r['frozen_plain_ms'])} | "
+                   f"{fmt(ratio(r['frozen_plugin_ms'], r['frozen_plain_ms']), 2)} |")
+    return out
+
+
 def main():
     res_path, md_path, plotdir = sys.argv[1:4]
     with open(res_path) as f:
@@ -245,6 +263,7 @@ def main():
             f"Raw samples: `build/bench/results.json`.", "",
             "### Targets", ""] + targets_resume(g) + targets_residency(g, mi) + [
             "", "### Restores", ""] + runs_table(g) + ["", "### Ratios", ""] + ratios_table(g, mi) + [
+            "", "### Dump freeze", ""] + freeze_table(res.get("freeze", [])) + [
             "", "### Limits (microbenchmarks)", ""] + micro_table(res["micro"]) + ["", END]
     text = open(md_path).read() if os.path.exists(md_path) else f"# Performance\n\n{BEGIN}\n{END}\n"
     if BEGIN not in text or END not in text:

@@ -8,7 +8,8 @@
 #                        anon is the upstream private-anon reference
 #   REPS=3               repetitions of every restore (at least 3 for a median)
 #   MODES=eager,lazy,lazy-noval
-#                        for shmem/hugetlb kinds (anon: eager, upstream)
+#                        for shmem/hugetlb kinds (anon: eager, upstream);
+#                        none: only the dumps (and their freeze ratio)
 #   REPORT=1             rewrite docs/PERFORMANCE.md and docs/perf-resume.png
 #   KEEP=1               keep build/bench/work
 #   APPEND=1             add to the samples of the previous run (no
@@ -18,7 +19,10 @@
 #                        namespace with a tmpfs on /run (0: as it is)
 #
 # Every sample goes to build/bench/results.json. Each (kind, size) is dumped
-# once; every restore reads that image from the page cache.
+# once; every restore reads that image from the page cache. Each shmem and
+# hugetlb (kind, size) is dumped a second time without the plugin: how long
+# the tasks stay frozen with and without it (CRIU's stats-dump.img,
+# frozen_time) gives the dump freeze ratio.
 set -uo pipefail
 
 # Descriptors inherited from make or a terminal would be inherited by the
