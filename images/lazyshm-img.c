@@ -7,9 +7,11 @@
  *   lazyshm-img verify DIR      check every page digest against CRIU's
  *                               page images, or a file object's pages file
  *                               (nothing is restored)
- *   lazyshm-img index DIR       write lazyshm-shmem.img from CRIU's images,
+ *   lazyshm-img index [--digests-pending] DIR
+ *                               write lazyshm-shmem.img from CRIU's images,
  *                               as the plugin does at dump (file objects of
- *                               an existing image are kept)
+ *                               an existing image are kept); with the
+ *                               digests of CRIU's objects pending
  *
  * DIR may also be the path of a lazyshm-shmem.img file.
  */
@@ -41,9 +43,12 @@ static void usage(FILE *f)
 		   "  verify DIR      check every page digest against CRIU's pagemap-shmem/pages\n"
 		   "                  images (files: their lazyshm-file-N.pages), without\n"
 		   "                  restoring anything; exit 1 on any mismatch\n"
-		   "  index DIR       (re)write DIR/" LZIMG_FILE " from CRIU's images, as the\n"
+		   "  index [--digests-pending] DIR\n"
+		   "                  (re)write DIR/" LZIMG_FILE " from CRIU's images, as the\n"
 		   "                  plugin does at the end of criu dump; the file objects of\n"
-		   "                  an existing " LZIMG_FILE " are kept as they are\n"
+		   "                  an existing " LZIMG_FILE " are kept as they are;\n"
+		   "                  --digests-pending: CRIU's objects without digests, as\n"
+		   "                  the plugin writes them while the tasks are frozen\n"
 		   "\n"
 		   "Options:\n"
 		   "  -v, --verbose   more detail (show: digests)\n"
@@ -403,8 +408,9 @@ static int old_file_specs(int dirfd, const char *path, struct lz_image **old, st
 	return 0;
 }
 
-static int write_index(int dirfd, const char *path)
+static int write_index(int dirfd, const char *path, int pending)
 {
+	struct lz_index_input in = { .digests_pending = pending };
 	char err[LZIMG_ERRLEN] = "";
 	struct lz_obj_spec *specs = NULL;
 	struct lz_image *old = NULL;
@@ -415,7 +421,9 @@ static int write_index(int dirfd, const char *path)
 	if (ret == -ENOMEM)
 		fprintf(stderr, "lazyshm-img: %s: no memory\n", path);
 	if (!ret) {
-		ret = lzimg_write_from_criu_with(dirfd, specs, nr, err, sizeof(err));
+		in.extra = specs;
+		in.nr_extra = nr;
+		ret = lzimg_write_from_criu_in(dirfd, &in, err, sizeof(err));
 		if (ret)
 			fprintf(stderr, "lazyshm-img: %s: %s\n", path, err);
 	}
@@ -426,11 +434,11 @@ static int write_index(int dirfd, const char *path)
 	return ret;
 }
 
-static int cmd_index(int dirfd, const char *path)
+static int cmd_index(int dirfd, const char *path, int pending)
 {
 	struct lz_image *img;
 
-	if (write_index(dirfd, path))
+	if (write_index(dirfd, path, pending))
 		return 1;
 	img = load(dirfd, path);
 	if (!img)
@@ -446,11 +454,12 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "digests-pending", no_argument, NULL, 'p' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct lz_image *img;
 	const char *cmd;
-	int c, verbose = 0, dirfd, ret;
+	int c, verbose = 0, pending = 0, dirfd, ret;
 
 	while ((c = getopt_long(argc, argv, "+hv", opts, NULL)) != -1) {
 		if (c == 'h') {
@@ -472,6 +481,8 @@ int main(int argc, char **argv)
 		}
 		if (c == 'v')
 			verbose = 1;
+		else if (c == 'p' && !strcmp(cmd, "index"))
+			pending = 1;
 		else
 			goto bad_usage;
 	}
@@ -482,7 +493,7 @@ int main(int argc, char **argv)
 	if (dirfd < 0)
 		return 1;
 	if (!strcmp(cmd, "index")) {
-		ret = cmd_index(dirfd, argv[optind]);
+		ret = cmd_index(dirfd, argv[optind], pending);
 		close(dirfd);
 		return ret;
 	}

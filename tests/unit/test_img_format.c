@@ -614,6 +614,82 @@ static void test_digest_known_answer(void **state)
 	assert_false(lzimg_kind_is_hugetlb(LZ_KIND_SHM_FILE));
 }
 
+static const struct lz_range pres_a[] = { { 0, 3 }, { 9, 2 } };
+static const struct lz_range pres_b[] = { { 5, 1 } };
+
+/* Pending digests and presence records survive a round trip */
+static void test_pending_presence_round_trip(void **state)
+{
+	struct lz_presence pres[3] = { { 10, 2, pres_a }, { 11, 0, NULL }, { 42, 1, pres_b } };
+	char err[LZIMG_ERRLEN] = "";
+	struct lz_image *img = NULL;
+	const struct lz_obj *o;
+	struct lz_obj_spec s[2];
+	void *buf = NULL;
+	size_t len = 0;
+	int rec;
+
+	(void)state;
+	good_specs(s);
+	s[0].digests_pending = 1;
+	s[0].nr_digests = 0;
+	s[0].digests = NULL;
+	s[0].nr_presence = 3;
+	s[0].presence = pres;
+	assert_int_equal(lzimg_encode(s, 2, LZIMG_VERSION, &buf, &len, err, sizeof(err)), 0);
+	assert_int_equal(lzimg_parse(buf, len, NULL, &img, err, sizeof(err)), 0);
+	assert_int_equal(lzimg_nr_pending(img), 1);
+	assert_int_equal(lzimg_nr_digests(img), 1); /* the SysV object's only */
+	o = lzimg_find(img, 34);
+	assert_non_null(o);
+	assert_true(o->digests_pending);
+	assert_null(o->digests);
+	assert_int_equal(o->nr_data_pages, 6);
+	assert_int_equal(lzimg_page_digest(o, 0, &(uint64_t){ 0 }), -EINVAL);
+	assert_int_equal(o->nr_presence, 3);
+	assert_non_null(lzimg_presence(o, 10, &rec));
+	assert_true(rec);
+	assert_true(lzimg_presence_has(lzimg_presence(o, 10, &rec), 2));
+	assert_false(lzimg_presence_has(lzimg_presence(o, 10, &rec), 3));
+	assert_true(lzimg_presence_has(lzimg_presence(o, 10, &rec), 10));
+	assert_int_equal(lzimg_presence(o, 11, &rec)->nr_runs, 0);
+	assert_null(lzimg_presence(o, 12, &rec));
+	assert_true(rec);
+	assert_true(lzimg_presence_has(lzimg_presence(o, 42, &rec), 5));
+	o = lzimg_find(img, 7);
+	assert_false(o->digests_pending);
+	assert_null(lzimg_presence(o, 10, &rec));
+	assert_false(rec);
+	lzimg_free(img);
+	free(buf);
+}
+
+/* Presence records and pending marks are validated like the rest */
+static void test_pending_presence_refused(void **state)
+{
+	static const struct lz_range beyond[] = { { 11, 2 } }, adjacent[] = { { 0, 2 }, { 2, 1 } };
+	struct lz_presence dup[2] = { { 5, 0, NULL }, { 5, 0, NULL } };
+	struct lz_presence down[2] = { { 6, 0, NULL }, { 5, 0, NULL } };
+	struct lz_presence bad1[1] = { { 1, 1, beyond } }, bad2[1] = { { 1, 2, adjacent } };
+	struct lz_obj_spec s[2];
+
+	(void)state;
+	good_specs(s);
+	s[0].digests_pending = 1; /* with its 6 digests still there */
+	expect_refused(s, 2, "marked pending");
+	good_specs(s);
+	s[0].nr_presence = 2;
+	s[0].presence = dup;
+	expect_refused(s, 2, "presence record 1 (task 5) is not after task 5");
+	s[0].presence = down;
+	expect_refused(s, 2, "is not after task 6");
+	s[0].nr_presence = 1;
+	s[0].presence = bad1;
+	expect_refused(s, 2, "presence runs of task 1 run 0 (pages 11+2) lies beyond");
+	s[0].presence = bad2;
+	expect_refused(s, 2, "presence runs of task 1 run 1 starts at page 2");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -630,6 +706,8 @@ int main(void)
 		cmocka_unit_test(test_file_round_trip),
 		cmocka_unit_test(test_file_refused),
 		cmocka_unit_test(test_load_meta),
+		cmocka_unit_test(test_pending_presence_round_trip),
+		cmocka_unit_test(test_pending_presence_refused),
 	};
 
 	return cmocka_run_group_tests_name("img_format", tests, NULL, NULL);

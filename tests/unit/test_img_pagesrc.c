@@ -418,6 +418,106 @@ static void test_index_and_mismatch(void **state)
 	lzimg_free(img);
 }
 
+/* The digests of shmids 5, 6, 7 of the loaded image, in order */
+static void digests_of(struct lz_image *img, uint64_t *out)
+{
+	static const uint64_t ids[] = { 5, 6, 7 };
+	size_t i, k, n = 0;
+
+	for (i = 0; i < 3; i++) {
+		const struct lz_obj *o = lzimg_find(img, ids[i]);
+
+		assert_non_null(o);
+		for (k = 0; k < o->nr_runs; k++)
+			for (uint64_t p = 0; p < o->runs[k].len; p++)
+				assert_int_equal(lzimg_page_digest(o, o->runs[k].start + p, &out[n++]), 1);
+	}
+	assert_int_equal(n, 10);
+}
+
+/* Indexing with the digests pending, presence records, then completing */
+static void test_index_pending_presence(void **state)
+{
+	const struct ent huge[] = { { 0x1000, 1, PE_PRESENT, 0 }, { 0x205000, 2, PE_PRESENT, 0 } };
+	const struct ent sysv[] = { { 0x1000, 1, PE_PRESENT, 0 } };
+	static const struct lz_range r5a[] = { { 1, 2 }, { 20, 1 } }, r5b[] = { { 2, 3 }, { 40, 5 } };
+	static const struct lz_range r6[] = { { 600, 1 } };
+	const struct lz_task_presence pres[] = {
+		{ 100, 5, 2, r5a },
+		{ 100, 5, 2, r5b },
+		{ 101, 6, 1, r6 },
+		{ 102, 999, 1, r6 },
+		{ 99, 7, 0, NULL },
+	};
+	struct lz_index_input in = { .presence = pres, .nr_presence = 5, .digests_pending = 1 };
+	uint64_t want[10], got[10], pages = 0;
+	struct fixture *f = *state;
+	char err[LZIMG_ERRLEN] = "";
+	struct lz_image *img = NULL;
+	const struct lz_obj *o;
+	size_t objs = 0;
+	int rec;
+
+	write_memfd_img(f->dfd);
+	write_sysv_img(f->dfd);
+	write_pagemap(f->dfd, 6, 2, huge, 2, PM_MAGIC);
+	write_pages(f->dfd, 2, 3 * PG, 1);
+	write_pagemap(f->dfd, 7, 3, sysv, 1, PM_MAGIC);
+	write_pages(f->dfd, 3, PG, 2);
+	assert_int_equal(lzimg_write_from_criu(f->dfd, err, sizeof(err)), 0);
+	assert_int_equal(lzimg_load(f->dfd, &img, err, sizeof(err)), 0);
+	digests_of(img, want);
+	lzimg_free(img);
+
+	assert_int_equal(lzimg_write_from_criu_in(f->dfd, &in, err, sizeof(err)), 0);
+	assert_int_equal(lzimg_load(f->dfd, &img, err, sizeof(err)), 0);
+	assert_int_equal(lzimg_nr_pending(img), 3);
+	assert_int_equal(lzimg_nr_digests(img), 0);
+	o = lzimg_find(img, 5);
+	assert_true(o->digests_pending);
+	assert_int_equal(o->nr_data_pages, 7);
+	assert_int_equal(o->nr_presence, 1); /* task 100's two records merged, clipped to 34 pages */
+	assert_int_equal(o->presence[0].task, 100);
+	assert_int_equal(o->presence[0].nr_runs, 2);
+	assert_int_equal(o->presence[0].runs[0].start, 1);
+	assert_int_equal(o->presence[0].runs[0].len, 4);
+	assert_int_equal(o->presence[0].runs[1].start, 20);
+	o = lzimg_find(img, 6); /* 4K page 600 is in huge page 1 */
+	assert_non_null(lzimg_presence(o, 101, &rec));
+	assert_int_equal(o->presence[0].nr_runs, 1);
+	assert_int_equal(o->presence[0].runs[0].start, 1);
+	assert_int_equal(o->presence[0].runs[0].len, 1);
+	assert_null(lzimg_presence(o, 100, &rec));
+	assert_true(rec);
+	o = lzimg_find(img, 7); /* a task that mapped it with nothing present */
+	assert_int_equal(o->nr_presence, 1);
+	assert_int_equal(o->presence[0].nr_runs, 0);
+	lzimg_free(img);
+
+	assert_int_equal(lzimg_complete_digests(f->dfd, &objs, &pages, err, sizeof(err)), 0);
+	assert_int_equal(objs, 3);
+	assert_int_equal(pages, 10);
+	assert_int_equal(lzimg_load(f->dfd, &img, err, sizeof(err)), 0);
+	assert_int_equal(lzimg_nr_pending(img), 0);
+	digests_of(img, got);
+	assert_memory_equal(want, got, sizeof(want));
+	assert_int_equal(lzimg_find(img, 5)->presence[0].runs[1].start, 20); /* kept */
+	lzimg_free(img);
+	/* nothing pending: nothing to do */
+	assert_int_equal(lzimg_complete_digests(f->dfd, &objs, &pages, err, sizeof(err)), 0);
+	assert_int_equal(objs, 0);
+
+	/* A pages image gone: the error names it, the image stays pending */
+	assert_int_equal(lzimg_write_from_criu_in(f->dfd, &in, err, sizeof(err)), 0);
+	assert_int_equal(unlinkat(f->dfd, "pages-3.img", 0), 0);
+	assert_true(lzimg_complete_digests(f->dfd, &objs, &pages, err, sizeof(err)) < 0);
+	print_message("refused as expected: %s\n", err);
+	assert_non_null(strstr(err, "pages-3.img"));
+	assert_int_equal(lzimg_load(f->dfd, &img, err, sizeof(err)), 0);
+	assert_int_equal(lzimg_nr_pending(img), 3);
+	lzimg_free(img);
+}
+
 static void test_index_errors(void **state)
 {
 	const struct ent beyond[] = { { 0x100000, 1, PE_PRESENT, 0 } };
@@ -453,6 +553,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_shrunk_after_open, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_index_and_mismatch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_index_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_index_pending_presence, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("img_pagesrc", tests, NULL, NULL);
