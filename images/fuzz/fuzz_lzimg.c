@@ -14,6 +14,30 @@
 
 #include "lzimg.h"
 
+/* Presence records: ascending tasks found by lookup, runs inside the object;
+ * a pending object has no digests. */
+static void exercise_presence(const struct lz_obj *o)
+{
+	size_t i, k;
+	int rec;
+
+	if (o->digests_pending && o->digests)
+		__builtin_trap();
+	for (i = 0; i < o->nr_presence; i++) {
+		const struct lz_presence *p = &o->presence[i];
+
+		if ((i && p->task <= o->presence[i - 1].task) || lzimg_presence(o, p->task, &rec) != p || !rec)
+			__builtin_trap();
+		for (k = 0; k < p->nr_runs; k++)
+			if (p->runs[k].start + p->runs[k].len > o->nr_pages ||
+			    !lzimg_presence_has(p, p->runs[k].start + p->runs[k].len - 1) ||
+			    (k && p->runs[k].start <= p->runs[k - 1].start + p->runs[k - 1].len))
+				__builtin_trap();
+		lzimg_presence_has(p, UINT64_MAX);
+	}
+	lzimg_presence(o, UINT32_MAX, &rec);
+}
+
 static void exercise_image(struct lz_image *img)
 {
 	size_t i, n = lzimg_nr_objs(img);
@@ -25,6 +49,7 @@ static void exercise_image(struct lz_image *img)
 
 		if (lzimg_find(img, o->shmid) != o)
 			__builtin_trap();
+		exercise_presence(o);
 		/* Every page of small objects, a sample of big ones. */
 		step = o->nr_pages > 4096 ? o->nr_pages / 4096 : 1;
 		for (p = 0; p < o->nr_pages; p += step)
