@@ -56,8 +56,7 @@ int lz_objects_init(struct lz_objects *t, int imgdir, bool validate)
 	if (ret == 0 && !lz_refuse_pending(t->img, validate))
 		return 0;
 	if (ret)
-		pr_err("%s
-", err);
+		pr_err("%s\n", err);
 	lzimg_free(t->img);
 	t->img = NULL;
 	lz_fill_fini(t);
