@@ -1,23 +1,36 @@
 # lazyshm_plugin.so: the CRIU plugin. Built against the patched CRIU tree's
 # headers; CRIU loads it with --libdir $(BUILD)/lib.
+#
+#   plugin/lazyshm_plugin.c  registration and hook routing
+#   plugin/common/           what every stage uses (settings, kinds, ABI check,
+#                            descriptor passing, the registry protocol, pidfds)
+#   plugin/dump/             criu dump
+#   plugin/restore/          criu restore
+#   plugin/daemon/           criu lazy-pages
 
 PLUGIN_DIR	:= $(BUILD)/plugin
 PLUGIN_SO	:= $(BUILD)/lib/lazyshm_plugin.so
-PLUGIN_SRCS	:= $(wildcard plugin/*.c)
+PLUGIN_SUBDIRS	:= common dump restore daemon
+PLUGIN_SRCS	:= $(wildcard plugin/*.c) $(foreach d,$(PLUGIN_SUBDIRS),$(wildcard plugin/$(d)/*.c))
+PLUGIN_HDRS	:= $(foreach d,$(PLUGIN_SUBDIRS),$(wildcard plugin/$(d)/*.h))
 PLUGIN_OBJS	:= $(patsubst plugin/%.c,$(PLUGIN_DIR)/%.o,$(PLUGIN_SRCS))
+# before CRIU's: plugin/dump/dump.h, not criu/include/dump.h
+PLUGIN_INCLUDES	:= -iquote plugin $(foreach d,$(PLUGIN_SUBDIRS),-iquote plugin/$(d))
 CRIU_INCLUDES	:= -iquote $(CRIU_SRC)/criu/include -iquote $(CRIU_SRC)/include \
 		   -iquote $(CRIU_SRC)/criu/arch/x86/include -I$(CRIU_SRC)/images
-PLUGIN_CFLAGS	:= $(CFLAGS) -fPIC -fvisibility=hidden $(CRIU_INCLUDES) -Iplugin \
+PLUGIN_CFLAGS	:= $(CFLAGS) -fPIC -fvisibility=hidden $(PLUGIN_INCLUDES) $(CRIU_INCLUDES) \
 		   -I$(BUILD)/images -Iimages $(KERNEL_LIB_CFLAGS)
 PLUGIN_LIBS	:= $(PLUGIN_EXTRA_OBJS) -lxxhash -lprotobuf-c -lpthread
 
 # the patched tree's headers change with the series: rebuild then
-$(PLUGIN_DIR)/%.o: plugin/%.c $(wildcard plugin/*.h) $(PLUGIN_DEPS) $(wildcard $(CRIU_SRC)/.lazyshm-series) | $(CRIU)
+$(PLUGIN_DIR)/%.o: plugin/%.c $(PLUGIN_HDRS) $(PLUGIN_DEPS) $(wildcard $(CRIU_SRC)/.lazyshm-series) | $(CRIU)
 	@mkdir -p $(dir $@)
 	$(CC) $(PLUGIN_CFLAGS) -c $< -o $@
 
+# Linked aside and renamed into place: a criu running meanwhile keeps the old one
 $(PLUGIN_SO): $(PLUGIN_OBJS) $(PLUGIN_EXTRA_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) -shared -o $@ $(PLUGIN_OBJS) $(PLUGIN_LIBS)
+	$(CC) -shared -o $@.tmp $(PLUGIN_OBJS) $(PLUGIN_LIBS)
+	@mv -f $@.tmp $@
 
 BUILD_TARGETS += $(PLUGIN_SO)

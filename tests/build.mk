@@ -23,7 +23,7 @@ $(BUILD)/tests/apps/%: tests/apps/%.c
 .SECONDEXPANSION:
 $(BUILD)/tests/unit/%: tests/unit/%.c $$(UNIT_OBJS_$$*)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Iplugin -Iimages -I$(BUILD)/images $(UNIT_CFLAGS_$*) $< $(UNIT_OBJS_$*) \
+	$(CC) $(CFLAGS) $(PLUGIN_INCLUDES) -Iimages -I$(BUILD)/images $(UNIT_CFLAGS_$*) $< $(UNIT_OBJS_$*) \
 		-o $@ -lcmocka $(UNIT_LIBS_$*)
 
 # Statically linked copies of the workloads the container tests put into a

@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 #include "objects.h"
-#include "ranges.h"
+#include "vmas.h"
 
 /* Pages of an object to map into a task once its address space settles */
 struct lz_pending {
@@ -25,8 +25,8 @@ struct lz_task {
 	int uffd;
 	bool loaded; /* ranges known (read from /proc once the task is final) */
 	bool gone;
-	struct lz_ranges ranges; /* of lazily restored objects */
-	struct lz_ranges priv;	 /* private anonymous memory: lazy-pages' own */
+	struct lz_vmas ranges; /* of lazily restored objects */
+	struct lz_vmas priv;   /* private anonymous memory: lazy-pages' own */
 	/* mappings refused with EAGAIN while the task's mm was changing */
 	struct lz_pending *pend;
 	size_t nr_pend, cap_pend;
@@ -51,7 +51,7 @@ int lz_task_addr_class(struct lz_task *t, uint64_t addr);
 int lz_task_vma_maywrite(struct lz_task *t, uint64_t addr);
 /* A forked child starts with its parent's ranges */
 int lz_task_copy_ranges(struct lz_task *dst, const struct lz_task *src);
-struct lz_range *lz_task_find(struct lz_task *t, uint64_t addr);
+struct lz_vma *lz_task_find(struct lz_task *t, uint64_t addr);
 /* The task no longer has [start, end) registered */
 int lz_task_drop(struct lz_task *t, uint64_t start, uint64_t end);
 /* [from, from+len) moved to to */

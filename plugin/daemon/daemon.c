@@ -187,7 +187,7 @@ int lz_daemon_task(int pid, int pidfd, int uffd)
 }
 
 /* Populate the faulting page if needed, then map it into the task */
-static int serve_fault(struct lz_task *t, struct lz_range *r, uint64_t page, uint64_t flags)
+static int serve_fault(struct lz_task *t, struct lz_vma *r, uint64_t page, uint64_t flags)
 {
 	struct lz_object *o = r->obj;
 	bool missing = !(flags & UFFD_PAGEFAULT_FLAG_MINOR), filled = false;
@@ -224,7 +224,7 @@ static int serve_fault(struct lz_task *t, struct lz_range *r, uint64_t page, uin
  * next ones, and each fault costs ~100x a plain touch. Pages the prefetch
  * thread is filling are left to it.
  */
-static int fault_around(struct lz_task *t, struct lz_range *r, uint64_t page)
+static int fault_around(struct lz_task *t, struct lz_vma *r, uint64_t page)
 {
 	struct lz_object *o = r->obj;
 	uint64_t psz = o->psz, n = FAULT_AROUND / psz;
@@ -242,12 +242,12 @@ static int fault_around(struct lz_task *t, struct lz_range *r, uint64_t page)
 
 /* The range of @t that maps @address; the task's mappings are read again
  * once if none does (a mapping grown in place by mremap raises no event) */
-static struct lz_range *find_range(struct lz_task *t, uint64_t address)
+static struct lz_vma *find_range(struct lz_task *t, uint64_t address)
 {
-	struct lz_range *r = lz_task_find(t, address);
+	struct lz_vma *r = lz_task_find(t, address);
 
 	/* lazy-pages' own memory, as the task's mappings said */
-	if (r || t->pidfd < 0 || lz_ranges_find(&t->priv, address))
+	if (r || t->pidfd < 0 || lz_vmas_find(&t->priv, address))
 		return r;
 	pr_info("task %d: fault at %#" PRIx64 " outside its known ranges: reading its mappings again\n", t->pid,
 		address);
@@ -270,7 +270,7 @@ static int decline_fault(struct lz_task *t, uint64_t address, uint64_t flags)
 		       address);
 		return -EFAULT;
 	}
-	if (lz_ranges_find(&t->priv, address))
+	if (lz_vmas_find(&t->priv, address))
 		return -ENOTSUP;
 	/* a task forked after the restore: only what its parent mapped is known */
 	if (t->pidfd < 0) {
@@ -292,7 +292,7 @@ int lz_daemon_fault(int pid, int uffd, uint64_t address, uint64_t flags)
 {
 	uint64_t t0 = lz_now_ns(), page;
 	struct lz_task *t;
-	struct lz_range *r;
+	struct lz_vma *r;
 
 	if (!D.active)
 		return -ENOTSUP;
@@ -361,7 +361,7 @@ static int task_remove(struct lz_task *t, uint64_t start, uint64_t end)
 	if (dontneed_only(t, start))
 		return 0;
 	for (i = 0; i < t->ranges.nr; i++) {
-		struct lz_range *r = &t->ranges.r[i];
+		struct lz_vma *r = &t->ranges.r[i];
 		uint64_t s = r->start > start ? r->start : start;
 		uint64_t e = r->end < end ? r->end : end;
 		uint64_t psz = r->obj->psz, first, last;
@@ -403,7 +403,7 @@ int lz_daemon_event(int pid, int uffd, int event, uint64_t a, uint64_t b, uint64
 		if (ret < 0)
 			return -EIO;
 		/* ours alone: keep it registered (unregistering splits the VMA) */
-		if (lz_ranges_cover(&t->ranges, a, b))
+		if (lz_vmas_cover(&t->ranges, a, b))
 			return task_retry(t) ? -EIO : 1;
 		/* lazy-pages unregisters it: later touches see the page cache */
 		ret = lz_task_drop(t, a, b);

@@ -18,7 +18,7 @@ static struct {
 	uint64_t len;
 } Z;
 
-static uint64_t page_addr(const struct lz_range *r, uint64_t page)
+static uint64_t page_addr(const struct lz_vma *r, uint64_t page)
 {
 	return r->start + page * r->obj->psz - r->off;
 }
@@ -69,7 +69,7 @@ static int map_error(struct lz_task *t, const char *op, uint64_t addr)
 }
 
 /* CONTINUE pages [first, first+n) of @r, all FILLED; what EAGAIN refuses is kept for later */
-static int continue_run(struct lz_stats *s, struct lz_task *t, struct lz_range *r, uint64_t first, uint64_t n)
+static int continue_run(struct lz_stats *s, struct lz_task *t, struct lz_vma *r, uint64_t first, uint64_t n)
 {
 	uint64_t psz = r->obj->psz, start = page_addr(r, first), addr = start, len = n * psz, done;
 	bool need_wake = false;
@@ -107,7 +107,7 @@ static int continue_run(struct lz_stats *s, struct lz_task *t, struct lz_range *
 	return need_wake ? wake(t, start, n * psz) : 0;
 }
 
-int lz_map_filled(struct lz_stats *s, struct lz_task *t, struct lz_range *r, uint64_t first, uint64_t n)
+int lz_map_filled(struct lz_stats *s, struct lz_task *t, struct lz_vma *r, uint64_t first, uint64_t n)
 {
 	struct lz_object *o = r->obj;
 	uint64_t psz = o->psz, lo = r->off / psz, hi = (r->off + (r->end - r->start)) / psz, p, run;
@@ -126,7 +126,7 @@ int lz_map_filled(struct lz_stats *s, struct lz_task *t, struct lz_range *r, uin
 	return 0;
 }
 
-int lz_map_present(struct lz_stats *s, struct lz_task *t, struct lz_range *r, uint64_t first, uint64_t n)
+int lz_map_present(struct lz_stats *s, struct lz_task *t, struct lz_vma *r, uint64_t first, uint64_t n)
 {
 	uint64_t pos = first, a, b;
 
@@ -153,7 +153,7 @@ static void *zero_source(uint64_t len)
 }
 
 /* A zero page where the task touched a page that reads as zeros */
-static int zero_page(struct lz_stats *s, struct lz_task *t, struct lz_range *r, uint64_t page)
+static int zero_page(struct lz_stats *s, struct lz_task *t, struct lz_vma *r, uint64_t page)
 {
 	uint64_t psz = r->obj->psz, addr = page_addr(r, page);
 	struct uffdio_zeropage z = { .range = { .start = addr, .len = psz } };
@@ -182,7 +182,7 @@ static int zero_page(struct lz_stats *s, struct lz_task *t, struct lz_range *r, 
 				    0;
 }
 
-int lz_map_fault(struct lz_stats *s, struct lz_task *t, struct lz_range *r, uint64_t page, bool zero)
+int lz_map_fault(struct lz_stats *s, struct lz_task *t, struct lz_vma *r, uint64_t page, bool zero)
 {
 	return zero ? zero_page(s, t, r, page) : continue_run(s, t, r, page, 1);
 }

@@ -38,8 +38,8 @@ void lz_task_free(struct lz_task *t)
 {
 	if (t->pidfd >= 0)
 		close(t->pidfd);
-	lz_ranges_free(&t->ranges);
-	lz_ranges_free(&t->priv);
+	lz_vmas_free(&t->ranges);
+	lz_vmas_free(&t->priv);
 	free(t->pend);
 	free(t);
 }
@@ -87,10 +87,10 @@ static int load_line(struct lz_task *t, struct lz_objects *objs, const char *lin
 		return 0;
 	/* lazy-pages registers private anonymous memory: know it for what it is */
 	if (perms[3] == 'p' && ino == 0)
-		return lz_ranges_add(&t->priv, start, end, 0, NULL);
+		return lz_vmas_add(&t->priv, start, end, 0, NULL);
 	/* not ino: a SysV segment with id 0 has inode 0 */
 	o = maj || min ? lz_objects_find(objs, makedev(maj, min), ino) : NULL;
-	return o ? lz_ranges_add(&t->ranges, start, end, off, o) : 0;
+	return o ? lz_vmas_add(&t->ranges, start, end, off, o) : 0;
 }
 
 int lz_task_load(struct lz_task *t, struct lz_objects *objs)
@@ -102,8 +102,8 @@ int lz_task_load(struct lz_task *t, struct lz_objects *objs)
 	f = open_proc(t, "maps");
 	if (!f)
 		return -1;
-	lz_ranges_clear(&t->ranges);
-	lz_ranges_clear(&t->priv);
+	lz_vmas_clear(&t->ranges);
+	lz_vmas_clear(&t->priv);
 	while (!ret && fgets(line, sizeof(line), f))
 		ret = load_line(t, objs, line);
 	fclose(f);
@@ -136,25 +136,25 @@ int lz_task_addr_class(struct lz_task *t, uint64_t addr)
 
 int lz_task_copy_ranges(struct lz_task *dst, const struct lz_task *src)
 {
-	if (lz_ranges_copy(&dst->ranges, &src->ranges) || lz_ranges_copy(&dst->priv, &src->priv))
+	if (lz_vmas_copy(&dst->ranges, &src->ranges) || lz_vmas_copy(&dst->priv, &src->priv))
 		return -1;
 	dst->loaded = true;
 	return 0;
 }
 
-struct lz_range *lz_task_find(struct lz_task *t, uint64_t addr)
+struct lz_vma *lz_task_find(struct lz_task *t, uint64_t addr)
 {
-	return lz_ranges_find(&t->ranges, addr);
+	return lz_vmas_find(&t->ranges, addr);
 }
 
 int lz_task_drop(struct lz_task *t, uint64_t start, uint64_t end)
 {
-	return lz_ranges_drop(&t->ranges, start, end) || lz_ranges_drop(&t->priv, start, end) ? -1 : 0;
+	return lz_vmas_drop(&t->ranges, start, end) || lz_vmas_drop(&t->priv, start, end) ? -1 : 0;
 }
 
 int lz_task_remap(struct lz_task *t, uint64_t from, uint64_t to, uint64_t len)
 {
-	return lz_ranges_remap(&t->ranges, from, to, len) || lz_ranges_remap(&t->priv, from, to, len) ? -1 : 0;
+	return lz_vmas_remap(&t->ranges, from, to, len) || lz_vmas_remap(&t->priv, from, to, len) ? -1 : 0;
 }
 
 int lz_task_vma_maywrite(struct lz_task *t, uint64_t addr)

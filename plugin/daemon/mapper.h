@@ -16,7 +16,7 @@
 #include "tasks.h"
 
 /* Map the FILLED pages among [first, first+n) of the range's object: 0 or -1 */
-int lz_map_filled(struct lz_stats *s, struct lz_task *t, struct lz_range *r, uint64_t first, uint64_t n);
+int lz_map_filled(struct lz_stats *s, struct lz_task *t, struct lz_vma *r, uint64_t first, uint64_t n);
 /*
  * The same for the pages the task had in its page tables at dump (the
  * presence records of lazyshm-shmem.img, by the task's pid in the images):
@@ -24,13 +24,13 @@ int lz_map_filled(struct lz_stats *s, struct lz_task *t, struct lz_range *r, uin
  * of the object at dump) gets none, and only faults map pages into it. An
  * object without any record maps every FILLED page, as lz_map_filled().
  */
-int lz_map_present(struct lz_stats *s, struct lz_task *t, struct lz_range *r, uint64_t first, uint64_t n);
+int lz_map_present(struct lz_stats *s, struct lz_task *t, struct lz_vma *r, uint64_t first, uint64_t n);
 /*
  * Resolve the fault on @page of the range's object: with @zero, a zero page
  * (the page reads as zeros and is not in the page cache), else CONTINUE.
  * A page found in the page cache after all is CONTINUEd. 0 or -1.
  */
-int lz_map_fault(struct lz_stats *s, struct lz_task *t, struct lz_range *r, uint64_t page, bool zero);
+int lz_map_fault(struct lz_stats *s, struct lz_task *t, struct lz_vma *r, uint64_t page, bool zero);
 /* Retry what EAGAIN refused (after the task's event): 0 or -1 */
 int lz_map_retry(struct lz_stats *s, struct lz_task *t);
 void lz_map_fini(void);

@@ -3,35 +3,35 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ranges.h"
+#include "vmas.h"
 
-void lz_ranges_free(struct lz_ranges *l)
+void lz_vmas_free(struct lz_vmas *l)
 {
 	free(l->r);
 	memset(l, 0, sizeof(*l));
 }
 
-void lz_ranges_clear(struct lz_ranges *l)
+void lz_vmas_clear(struct lz_vmas *l)
 {
 	l->nr = 0;
 }
 
-int lz_ranges_add(struct lz_ranges *l, uint64_t start, uint64_t end, uint64_t off, struct lz_object *o)
+int lz_vmas_add(struct lz_vmas *l, uint64_t start, uint64_t end, uint64_t off, struct lz_object *o)
 {
 	if (l->nr == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 8;
-		struct lz_range *n = realloc(l->r, cap * sizeof(*n));
+		struct lz_vma *n = realloc(l->r, cap * sizeof(*n));
 
 		if (!n)
 			return -1;
 		l->r = n;
 		l->cap = cap;
 	}
-	l->r[l->nr++] = (struct lz_range){ .start = start, .end = end, .off = off, .obj = o };
+	l->r[l->nr++] = (struct lz_vma){ .start = start, .end = end, .off = off, .obj = o };
 	return 0;
 }
 
-struct lz_range *lz_ranges_find(struct lz_ranges *l, uint64_t addr)
+struct lz_vma *lz_vmas_find(struct lz_vmas *l, uint64_t addr)
 {
 	size_t i;
 
@@ -41,12 +41,12 @@ struct lz_range *lz_ranges_find(struct lz_ranges *l, uint64_t addr)
 	return NULL;
 }
 
-bool lz_ranges_cover(struct lz_ranges *l, uint64_t start, uint64_t end)
+bool lz_vmas_cover(struct lz_vmas *l, uint64_t start, uint64_t end)
 {
-	struct lz_range *r;
+	struct lz_vma *r;
 
 	while (start < end) {
-		r = lz_ranges_find(l, start);
+		r = lz_vmas_find(l, start);
 		if (!r)
 			return false;
 		start = r->end;
@@ -55,9 +55,9 @@ bool lz_ranges_cover(struct lz_ranges *l, uint64_t start, uint64_t end)
 }
 
 /* Cut [start, end) out of range @i; may split it in two */
-static int range_cut(struct lz_ranges *l, size_t i, uint64_t start, uint64_t end)
+static int range_cut(struct lz_vmas *l, size_t i, uint64_t start, uint64_t end)
 {
-	struct lz_range r = l->r[i];
+	struct lz_vma r = l->r[i];
 
 	if (start <= r.start && end >= r.end) {
 		l->r[i] = l->r[--l->nr];
@@ -70,11 +70,11 @@ static int range_cut(struct lz_ranges *l, size_t i, uint64_t start, uint64_t end
 	}
 	l->r[i].end = start;
 	if (end < r.end)
-		return lz_ranges_add(l, end, r.end, r.off + (end - r.start), r.obj);
+		return lz_vmas_add(l, end, r.end, r.off + (end - r.start), r.obj);
 	return 0;
 }
 
-int lz_ranges_drop(struct lz_ranges *l, uint64_t start, uint64_t end)
+int lz_vmas_drop(struct lz_vmas *l, uint64_t start, uint64_t end)
 {
 	size_t i = 0, before;
 
@@ -93,10 +93,10 @@ int lz_ranges_drop(struct lz_ranges *l, uint64_t start, uint64_t end)
 	return 0;
 }
 
-int lz_ranges_remap(struct lz_ranges *l, uint64_t from, uint64_t to, uint64_t len)
+int lz_vmas_remap(struct lz_vmas *l, uint64_t from, uint64_t to, uint64_t len)
 {
 	uint64_t end = from + len, s, e;
-	struct lz_range *moved;
+	struct lz_vma *moved;
 	size_t i, nr = 0;
 	int ret = -1;
 
@@ -108,12 +108,12 @@ int lz_ranges_remap(struct lz_ranges *l, uint64_t from, uint64_t to, uint64_t le
 		e = l->r[i].end < end ? l->r[i].end : end;
 		if (s >= e)
 			continue;
-		moved[nr++] = (struct lz_range){ .start = s - from + to, .end = e - from + to, .off = l->r[i].off + (s - l->r[i].start), .obj = l->r[i].obj };
+		moved[nr++] = (struct lz_vma){ .start = s - from + to, .end = e - from + to, .off = l->r[i].off + (s - l->r[i].start), .obj = l->r[i].obj };
 	}
-	if (lz_ranges_drop(l, from, end) || lz_ranges_drop(l, to, to + len))
+	if (lz_vmas_drop(l, from, end) || lz_vmas_drop(l, to, to + len))
 		goto out;
 	for (i = 0; i < nr; i++)
-		if (lz_ranges_add(l, moved[i].start, moved[i].end, moved[i].off, moved[i].obj))
+		if (lz_vmas_add(l, moved[i].start, moved[i].end, moved[i].off, moved[i].obj))
 			goto out;
 	ret = 0;
 out:
@@ -121,13 +121,13 @@ out:
 	return ret;
 }
 
-int lz_ranges_copy(struct lz_ranges *dst, const struct lz_ranges *src)
+int lz_vmas_copy(struct lz_vmas *dst, const struct lz_vmas *src)
 {
 	size_t i;
 
-	lz_ranges_clear(dst);
+	lz_vmas_clear(dst);
 	for (i = 0; i < src->nr; i++)
-		if (lz_ranges_add(dst, src->r[i].start, src->r[i].end, src->r[i].off, src->r[i].obj))
+		if (lz_vmas_add(dst, src->r[i].start, src->r[i].end, src->r[i].off, src->r[i].obj))
 			return -1;
 	return 0;
 }
