@@ -226,11 +226,13 @@ static int write_all(int fd, const uint8_t *p, size_t len)
 	return 0;
 }
 
-static int write_file_atomic(int dirfd, const void *buf, size_t len, char *err, size_t errlen)
+static int write_file_atomic(int dirfd, const char *name, const void *buf, size_t len, char *err, size_t errlen)
 {
-	const char *tmp = LZIMG_FILE ".tmp";
+	char tmp[256];
 	int fd, ret;
 
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", name) >= (int)sizeof(tmp))
+		return lz_seterr(err, errlen, ENAMETOOLONG, "%s: name too long", name);
 	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return lz_seterr(err, errlen, errno, "%s: can't create: %s", tmp, strerror(errno));
@@ -239,10 +241,10 @@ static int write_file_atomic(int dirfd, const void *buf, size_t len, char *err, 
 		ret = -errno;
 	if (close(fd) < 0 && !ret)
 		ret = -errno;
-	if (!ret && renameat(dirfd, tmp, dirfd, LZIMG_FILE) < 0)
+	if (!ret && renameat(dirfd, tmp, dirfd, name) < 0)
 		ret = -errno;
 	if (ret) {
-		lz_seterr(err, errlen, -ret, "%s: write failed: %s", LZIMG_FILE, strerror(-ret));
+		lz_seterr(err, errlen, -ret, "%s: write failed: %s", name, strerror(-ret));
 		if (unlinkat(dirfd, tmp, 0) < 0 && errno != ENOENT)
 			return ret; /* the first error is the one to report */
 	}
@@ -250,6 +252,12 @@ static int write_file_atomic(int dirfd, const void *buf, size_t len, char *err, 
 }
 
 int lzimg_write(int dirfd, const struct lz_obj_spec *objs, size_t nr, char *err, size_t errlen)
+{
+	return lzimg_write_file(dirfd, LZIMG_FILE, objs, nr, err, errlen);
+}
+
+int lzimg_write_file(int dirfd, const char *name, const struct lz_obj_spec *objs, size_t nr, char *err,
+		     size_t errlen)
 {
 	struct lz_image *img = NULL;
 	void *buf = NULL;
@@ -260,11 +268,11 @@ int lzimg_write(int dirfd, const struct lz_obj_spec *objs, size_t nr, char *err,
 	if (ret)
 		return ret;
 	/* Never write what the reader would refuse. */
-	ret = lzimg_parse(buf, len, LZIMG_FILE " (as encoded)", &img, err, errlen);
+	ret = lzimg_parse(buf, len, name, &img, err, errlen);
 	if (ret)
 		goto out;
 	lzimg_free(img);
-	ret = write_file_atomic(dirfd, buf, len, err, errlen);
+	ret = write_file_atomic(dirfd, name, buf, len, err, errlen);
 out:
 	free(buf);
 	return ret;

@@ -15,6 +15,10 @@
 #include <stdint.h>
 
 #define LZIMG_FILE	 "lazyshm-shmem.img"
+/* The working set a lazy restore recorded: the same format, objects with
+ * no data runs and a HINT_ACCESS_ORDER hint (the pages in the order they
+ * were first faulted), written by the lazy-pages daemon */
+#define LZIMG_ACCESS_FILE "lazyshm-access.img"
 #define LZIMG_MAGIC	 0x48535a4cu /* "LZSH" read as a little-endian u32 */
 #define LZIMG_VERSION	 1u
 #define LZIMG_MAX_FILE	 (1ULL << 36) /* refuse images above 64 GiB */
@@ -210,6 +214,9 @@ struct lz_obj_spec {
 int lzimg_encode(const struct lz_obj_spec *objs, size_t nr, uint32_t version, void **buf, size_t *len, char *err, size_t errlen);
 /* Write DIR/lazyshm-shmem.img atomically (temporary file, fsync, rename). */
 int lzimg_write(int dirfd, const struct lz_obj_spec *objs, size_t nr, char *err, size_t errlen);
+/* Same under another name (e.g. LZIMG_ACCESS_FILE). */
+int lzimg_write_file(int dirfd, const char *name, const struct lz_obj_spec *objs, size_t nr, char *err,
+		     size_t errlen);
 
 /*
  * CRIU shmem page images: pagemap-shmem-<shmid>.img and its pages-<id>.img.

@@ -100,11 +100,14 @@ static int read_restore_files(struct lz_config *c)
 {
 	static const char *const existing[] = { "refuse", "replace", "use" };
 	static const char *const eager_lazy[] = { "eager", "lazy" };
+	/* the order of daemon/replay.h's LZ_REPLAY_* */
+	static const char *const replay[] = { "on", "off", "record" };
 	int named, sysv;
 
 	if (read_choice("LAZYSHM_FILES_EXISTING", existing, 3, &c->files_existing) ||
 	    read_choice("LAZYSHM_FILES_NAMED", eager_lazy, 2, &named) ||
-	    read_choice("LAZYSHM_SYSV", eager_lazy, 2, &sysv) || read_fd_lazy(&c->fd_lazy))
+	    read_choice("LAZYSHM_SYSV", eager_lazy, 2, &sysv) || read_fd_lazy(&c->fd_lazy) ||
+	    read_choice("LAZYSHM_REPLAY", replay, 3, &c->replay))
 		return -1;
 	c->files_named_eager = named == 0;
 	c->sysv_lazy = sysv == 1;

@@ -22,6 +22,10 @@
  *                             that map them and never read(), write() or
  *                             punch through the descriptor during the lazy
  *                             phase
+ *   LAZYSHM_REPLAY=on|off|record  (lazy-pages) prefetch the working set a
+ *                             previous lazy restore recorded first, and
+ *                             record one if there is none (on, default);
+ *                             neither (off); record again (record)
  *   LAZYSHM_FILL_THREADS=N    (lazy-pages) threads that fill pages in the
  *                             background, 1 to 8 (default 2, 1 on one CPU)
  *   LAZYSHM_TEST_FILL_DELAY_MS=N     (lazy-pages, for tests only) the
@@ -63,6 +67,7 @@ struct lz_config {
 	uint32_t fd_lazy;	     /* 1 << lz_kind: defer these even when held open */
 	unsigned test_fill_delay_ms; /* LAZYSHM_TEST_FILL_DELAY_MS, 0 normally */
 	unsigned fill_threads;	     /* LAZYSHM_FILL_THREADS */
+	int replay;		     /* LAZYSHM_REPLAY: LZ_REPLAY_* (daemon/replay.h) */
 };
 
 int lz_config_read(struct lz_config *c);

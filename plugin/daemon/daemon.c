@@ -30,6 +30,7 @@
 #include "objects.h"
 #include "prefetch.h"
 #include "registry.h"
+#include "replay.h"
 #include "stats.h"
 #include "tasks.h"
 #include "uffd-compat.h"
@@ -48,6 +49,7 @@ struct lz_daemon {
 	struct lz_objects objs;
 	struct lz_registry *reg;
 	struct lz_failstop fs;
+	struct lz_replay replay;
 	struct lz_task *tasks;
 	struct lz_stats *stats;
 	struct lz_prefetch pf; /* started when the restore has finished */
@@ -86,7 +88,12 @@ static int take_object(void *arg, int fd, const struct lz_offer *o, char *why, s
 		.shmid = o->shmid, .size = o->size, .kind = o->kind, .seals = o->seals, .flags = o->flags
 	};
 
-	return lz_objects_add(&D.objs, fd, &d, D.imgdir, why, len);
+	struct lz_object *obj;
+
+	if (lz_objects_add(&D.objs, fd, &d, D.imgdir, why, len, &obj))
+		return -1;
+	lz_replay_attach(&D.replay, obj);
+	return 0;
 }
 
 /* The registry lives in the work directory, as CRIU's lazy-pages.socket */
@@ -118,6 +125,8 @@ int lz_daemon_init(const struct lz_config *cfg)
 		return -1;
 	if (lz_objects_init(&D.objs, D.imgdir, cfg->validate))
 		goto err;
+	if (lz_replay_init(&D.replay, D.imgdir, cfg->replay))
+		goto err_objs;
 	/* the guardian first: it must not inherit the registry's thread */
 	if (lz_failstop_start(&D.fs))
 		goto err_fs;
@@ -131,6 +140,8 @@ int lz_daemon_init(const struct lz_config *cfg)
 err_fs:
 	/* a guardian already started reads EOF and exits: there is no tree yet */
 	lz_failstop_fini(&D.fs);
+	lz_replay_fini(&D.replay);
+err_objs:
 	lz_objects_fini(&D.objs);
 err:
 	free(D.stats);
@@ -147,6 +158,8 @@ void lz_daemon_fini(int ret)
 	lz_registry_stop(D.reg);
 	if (ret == 0 && (D.resident || D.tree_gone || !lz_objects_count(&D.objs))) {
 		lz_stats_summary(D.stats, &D.objs, D.imgdir);
+		if (lz_replay_write(&D.replay, &D.objs, D.imgdir))
+			pr_warn("the next restore of these images prefetches without a working set\n");
 		if (lz_failstop_release(&D.fs))
 			pr_err("could not release the guardian\n");
 	} else {
@@ -157,6 +170,7 @@ void lz_daemon_fini(int ret)
 		n = t->next;
 		lz_task_free(t);
 	}
+	lz_replay_fini(&D.replay);
 	lz_objects_fini(&D.objs);
 	lz_map_fini();
 	free(D.stats);
@@ -209,6 +223,7 @@ static int serve_fault(struct lz_task *t, struct lz_vma *r, uint64_t page, uint6
 		D.stats->faults_missing++;
 	else
 		D.stats->faults_minor++;
+	lz_replay_fault(&D.replay, o, page);
 	/*
 	 * A missing fault is on a page absent from the page cache: unless it was
 	 * just filled, it reads as zeros (a hole, a page the application

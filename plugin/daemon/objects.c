@@ -82,6 +82,9 @@ static void object_free(struct lz_object *o)
 		close(o->fd);
 	free(o->state);
 	free(o->unfilled);
+	free(o->ws_end);
+	free(o->faulted);
+	free(o->rec);
 	free(o);
 }
 
@@ -262,7 +265,7 @@ out:
 
 /* Takes ownership of @fd, also on failure */
 int lz_objects_add(struct lz_objects *t, int fd, const struct lz_object_desc *d, int imgdir, char *err,
-		   size_t errlen)
+		   size_t errlen, struct lz_object **out)
 {
 	struct lz_object *o = calloc(1, sizeof(*o));
 	int ret;
@@ -291,6 +294,7 @@ int lz_objects_add(struct lz_objects *t, int fd, const struct lz_object_desc *d,
 	pr_info("object %s %#" PRIx64 ": %" PRIu64 " bytes in %" PRIu64 " pages of %" PRIu64 "%s\n",
 		lz_obj_kind(o), o->shmid, o->size, o->nr_pages, o->psz,
 		o->digests ? ", digests loaded" : ", not validated");
+	*out = o;
 	return 0;
 err:
 	object_free(o);

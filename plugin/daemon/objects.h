@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include "kinds.h"
+#include "lzimg.h"
 
 struct lz_pagesrc;
 struct lz_image;
@@ -57,13 +58,22 @@ struct lz_object {
 	unsigned int seals;   /* memfd seals to apply at full residency */
 	unsigned int flags;   /* LZ_OBJ_* */
 	uint64_t app_written; /* pages found written by the application first */
-	uint64_t psz;	      /* page size of the object */
-	uint64_t nr_pages;    /* of psz */
+	/* working-set replay (replay.c): what to prefetch first, and what is recorded */
+	const struct lz_range *ws; /* runs of pages, in access order (lzimg.h) */
+	uint64_t *ws_end;	   /* running total of pages up to the end of each run */
+	size_t nr_ws;
+	uint64_t ws_pos;      /* pages of the working set handed out (atomic) */
+	uint8_t *faulted;     /* a bit per page: first faults recorded */
+	struct lz_range *rec; /* runs of pages in first-fault order */
+	size_t nr_rec, cap_rec;
+	uint64_t psz;	   /* page size of the object */
+	uint64_t nr_pages; /* of psz */
 	dev_t dev;
 	ino_t ino;
 	int fd;
 	char *map;	    /* the daemon's second mapping */
 	bool copy;	    /* registered on fill_uffd: pages are created by UFFDIO_COPY */
+	bool remote;	    /* its pages come from the dump's source over the network */
 	uint8_t *state;	    /* LZ_PAGE_* per page */
 	uint32_t *unfilled; /* UNFILLED pages per block of LZ_BLOCK: claims skip full blocks */
 	uint64_t nr_done;   /* pages FILLED, REMOVED or HOLE */
@@ -108,7 +118,7 @@ void lz_objects_fini(struct lz_objects *t);
 /* Take object @fd (also on failure): 0, or -1 with @err (a second object
  * with the same shmid is refused) */
 int lz_objects_add(struct lz_objects *t, int fd, const struct lz_object_desc *d, int imgdir, char *err,
-		   size_t errlen);
+		   size_t errlen, struct lz_object **out);
 struct lz_object *lz_objects_find(struct lz_objects *t, dev_t dev, ino_t ino);
 size_t lz_objects_count(struct lz_objects *t);
 struct lz_object *lz_objects_get(struct lz_objects *t, size_t i);
@@ -128,6 +138,13 @@ int lz_object_fill(struct lz_objects *t, struct lz_object *o, uint64_t first, ui
 /* Prefetch thread: claim up to @max UNFILLED pages at or after @from
  * (FILLING); returns how many, the first in *first (0: none left after from) */
 uint64_t lz_object_claim(struct lz_objects *t, struct lz_object *o, uint64_t from, uint64_t max, uint64_t *first);
+/* Prefetch thread: claim the first UNFILLED run in [at, at+len) only */
+uint64_t lz_object_claim_in(struct lz_objects *t, struct lz_object *o, uint64_t at, uint64_t len, uint64_t *first);
+/* Are the object's pages in the local images (not on a remote source)? */
+static inline bool lz_object_local(const struct lz_object *o)
+{
+	return !o->remote;
+}
 /* Prefetch thread: write the pages it claimed, with its own filler (fill.h) */
 struct lz_filler;
 int lz_object_fill_claimed(struct lz_objects *t, struct lz_object *o, uint64_t first, uint64_t n,

@@ -159,6 +159,19 @@ uint64_t lz_object_claim(struct lz_objects *t, struct lz_object *o, uint64_t fro
 	return n;
 }
 
+uint64_t lz_object_claim_in(struct lz_objects *t, struct lz_object *o, uint64_t at, uint64_t len, uint64_t *first)
+{
+	uint64_t i, end = at + len < o->nr_pages ? at + len : o->nr_pages, n = 0;
+
+	pthread_mutex_lock(&t->state_lock);
+	i = next_unfilled(o, at);
+	if (i < end)
+		n = claim_run(o, i, end);
+	pthread_mutex_unlock(&t->state_lock);
+	*first = i;
+	return n;
+}
+
 int lz_object_fill_claimed(struct lz_objects *t, struct lz_object *o, uint64_t first, uint64_t n,
 			   struct lz_filler *f)
 {

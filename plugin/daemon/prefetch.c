@@ -20,6 +20,7 @@
 #include "log.h"
 #include "objects.h"
 #include "prefetch.h"
+#include "replay.h"
 
 /* 1 MiB of 4K pages, or one huge page: the unit of fill and of CONTINUE */
 #define CHUNK (1 << 20)
@@ -72,6 +73,19 @@ static uint64_t next_chunk(struct lz_prefetch *p, struct lz_object *o, uint64_t 
 	return n;
 }
 
+/* Claim the next stretch of @o's recorded working set that is still UNFILLED */
+static uint64_t replay_chunk(struct lz_prefetch *p, struct lz_object *o, uint64_t *first)
+{
+	uint64_t at, len, n;
+
+	while ((len = lz_replay_next(o, chunk_pages(o), &at))) {
+		n = lz_object_claim_in(p->objs, o, at, len, first);
+		if (n)
+			return n;
+	}
+	return 0;
+}
+
 /* The testing knob: the claimed chunk stays FILLING for a while */
 static void delay(unsigned ms)
 {
@@ -86,28 +100,75 @@ static bool stopping(struct lz_prefetch *p)
 	return __atomic_load_n(&p->stop, __ATOMIC_ACQUIRE);
 }
 
+/* An object a task faulted on lately, if any: the prefetch follows the task there */
+static struct lz_object *hinted(struct lz_prefetch *p, size_t nr)
+{
+	size_t i;
+
+	for (i = 0; i < nr; i++) {
+		struct lz_object *o = lz_objects_get(p->objs, i);
+
+		if (!lz_object_local(o))
+			continue;
+		if (__atomic_load_n(&o->hint, __ATOMIC_ACQUIRE))
+			return o;
+	}
+	return NULL;
+}
+
+/*
+ * The next chunk to fill, in this order: after a task's last fault, in any
+ * object; the recorded working set (replay.c), object by object; the rest,
+ * object by object. Its length, 0 when nothing is left; the object in *op.
+ */
+static uint64_t pick(struct lz_prefetch *p, size_t nr, size_t *cur, struct lz_object **op, uint64_t *first)
+{
+	struct lz_object *o = hinted(p, nr);
+	uint64_t n;
+	size_t i;
+
+	if (o && (n = next_chunk(p, o, first))) {
+		*op = o;
+		return n;
+	}
+	for (i = 0; i < nr; i++) {
+		o = lz_objects_get(p->objs, i);
+		if (lz_object_local(o) && (n = replay_chunk(p, o, first))) {
+			*op = o;
+			return n;
+		}
+	}
+	for (i = 0; i < nr; i++) {
+		o = lz_objects_get(p->objs, (*cur + i) % nr);
+		if (lz_object_local(o) && (n = next_chunk(p, o, first))) {
+			*cur = (*cur + i) % nr;
+			*op = o;
+			return n;
+		}
+	}
+	return 0;
+}
+
 static void *prefetch_thread(void *arg)
 {
 	struct lz_worker *w = arg;
 	struct lz_prefetch *p = w->p;
-	size_t i, nr = lz_objects_count(p->objs);
+	size_t nr = lz_objects_count(p->objs), cur = w - p->w;
+	struct lz_object *o;
 	uint64_t first, n;
 
-	for (i = 0; i < nr && !stopping(p); i++) {
-		struct lz_object *o = lz_objects_get(p->objs, i);
-
-		while (!stopping(p) && (n = next_chunk(p, o, &first))) {
-			lz_fill_readahead(o, first + n, READAHEAD / o->psz);
-			if (p->delay_ms)
-				delay(p->delay_ms);
-			if (lz_object_fill_claimed(p->objs, o, first, n, &w->filler)) {
-				__atomic_store_n(&p->failed, true, __ATOMIC_RELEASE);
-				goto out;
-			}
-			queue_push(p, o, first, n);
+	/* each thread starts on an object of its own */
+	cur = nr ? cur % nr : 0;
+	while (!stopping(p) && (n = pick(p, nr, &cur, &o, &first))) {
+		lz_fill_readahead(o, first + n, READAHEAD / o->psz);
+		if (p->delay_ms)
+			delay(p->delay_ms);
+		if (lz_object_fill_claimed(p->objs, o, first, n, &w->filler)) {
+			__atomic_store_n(&p->failed, true, __ATOMIC_RELEASE);
+			break;
 		}
+		queue_push(p, o, first, n);
 	}
-out:
 	__atomic_sub_fetch(&p->nr_running, 1, __ATOMIC_ACQ_REL);
 	wake_main(p);
 	return NULL;
