@@ -26,6 +26,17 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $$(UNIT_OBJS_$$*)
 	$(CC) $(CFLAGS) $(PLUGIN_INCLUDES) -Iimages -I$(BUILD)/images $(UNIT_CFLAGS_$*) $< $(UNIT_OBJS_$*) \
 		-o $@ -lcmocka $(UNIT_LIBS_$*)
 
+# Unit tests of the plugin's own logic link its objects (plugin/build.mk);
+# those that log get print_on_level() from tests/unit/lz-log-stub.h.
+UNIT_OBJS_test_ranges	:= $(PLUGIN_DIR)/ranges.o
+UNIT_OBJS_test_objects	:= $(PLUGIN_DIR)/objects.o $(LZIMG_LIB)
+UNIT_LIBS_test_objects	:= $(LZIMG_LIBS) -lpthread
+UNIT_CFLAGS_test_objects := $(CRIU_INCLUDES) $(LZIMG_UNIT_CFLAGS)
+UNIT_OBJS_test_registry	:= $(PLUGIN_DIR)/registry.o $(PLUGIN_DIR)/scm.o
+UNIT_LIBS_test_registry	:= -lpthread
+UNIT_OBJS_test_tree	:= $(PLUGIN_DIR)/tree.o $(PLUGIN_DIR)/pidfd.o
+UNIT_LIBS_test_tree	:= -lpthread
+
 # Statically linked copies of the workloads the container tests put into a
 # busybox rootfs (tests/lib/container.sh), which has no shared libraries.
 STATIC_WORKLOADS := $(patsubst %,$(BUILD)/tests/static/%,memkinds ctinit)
