@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * plugin/objects.c: the daemon's page-state machine on small 4K memfd
- * objects, with synthetic CRIU page images the test writes itself: fills
- * on fault (data and holes), claims of the prefetch thread, removals of
- * unfilled, filled and being-filled pages (FILLING_REMOVED: the writer
- * drops its write again), fills that wait for another thread, fills that
- * fail (digest mismatch) and give the pages back, an object whose size is
- * not page aligned (it never grows), and the seals applied at the end.
+ * objects, with synthetic CRIU page images the test writes itself: holes
+ * (HOLE from the start, never written nor allocated; an image whose
+ * digests have data where CRIU's pagemap has a hole is refused), fills on
+ * fault, claims of the prefetch thread, removals of unfilled, filled and
+ * being-filled pages (FILLING_REMOVED: the writer drops its write again),
+ * fills that wait for another thread, fills that fail (digest mismatch)
+ * and give the pages back, an object whose size is not page aligned (it
+ * never grows), pages a task wrote through its descriptor first (kept),
+ * and the seals applied at the end.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -42,11 +45,13 @@
 #define NPAGES	     16
 #define ODD_SHMID    9
 #define ODD_SIZE     10000ULL
-#define BAD_PAGE     3 /* its digest in the lazyshm image is wrong */
+#define BAD_PAGE     3	/* its digest in the lazyshm image is wrong */
+#define LOST_SHMID   11 /* its lazyshm image has data where CRIU's pagemap has a hole */
 
 /* Object SHMID: data at pages 0-5, 8-9 and 15, holes elsewhere */
 static const struct lz_range data_runs[] = { { 0, 6 }, { 8, 2 }, { 15, 1 } };
-#define NR_DATA 9
+#define NR_DATA	 9
+#define NR_HOLES (NPAGES - NR_DATA)
 
 struct fixture {
 	char dir[64];
@@ -120,23 +125,37 @@ static void write_pages(int dfd, uint32_t pages_id, uint64_t npages, uint64_t sh
 	free(b);
 }
 
-/* lazyshm-shmem.img for object SHMID: right digests except BAD_PAGE's */
+/*
+ * lazyshm-shmem.img: object SHMID with the right digests except BAD_PAGE's,
+ * and object LOST_SHMID with three data pages where CRIU's pagemap has two
+ */
 static void write_digests(int dfd)
 {
-	uint64_t digests[NR_DATA], p;
+	static const struct lz_range lost_runs[] = { { 0, 3 } };
+	uint64_t digests[NR_DATA], lost[3] = { 1, 2, 3 }, p;
 	uint8_t page[PG];
 	size_t k = 0, i;
 	char err[LZIMG_ERRLEN];
-	struct lz_obj_spec spec = { .shmid = SHMID,
-				    .kind = LZ_KIND_MEMFD,
-				    .page_size = PG,
-				    .size = NPAGES * PG,
-				    .nr_pages = NPAGES,
-				    .nr_data_pages = NR_DATA,
-				    .nr_runs = 3,
-				    .runs = data_runs,
-				    .nr_digests = NR_DATA,
-				    .digests = digests };
+	struct lz_obj_spec spec[2] = { { .shmid = SHMID,
+					 .kind = LZ_KIND_MEMFD,
+					 .page_size = PG,
+					 .size = NPAGES * PG,
+					 .nr_pages = NPAGES,
+					 .nr_data_pages = NR_DATA,
+					 .nr_runs = 3,
+					 .runs = data_runs,
+					 .nr_digests = NR_DATA,
+					 .digests = digests },
+				       { .shmid = LOST_SHMID,
+					 .kind = LZ_KIND_MEMFD,
+					 .page_size = PG,
+					 .size = 3 * PG,
+					 .nr_pages = 3,
+					 .nr_data_pages = 3,
+					 .nr_runs = 1,
+					 .runs = lost_runs,
+					 .nr_digests = 3,
+					 .digests = lost } };
 
 	for (p = 0; p < NPAGES; p++) {
 		if (img_page(p) < 0)
@@ -145,24 +164,38 @@ static void write_digests(int dfd)
 			page[i] = pat(img_page(p) * PG + i, SHMID);
 		digests[k++] = lz_digest(page, PG) ^ (p == BAD_PAGE);
 	}
-	assert_int_equal(lzimg_write(dfd, &spec, 1, err, sizeof(err)), 0);
+	if (lzimg_write(dfd, spec, 2, err, sizeof(err)))
+		fail_msg("lzimg_write: %s", err);
 }
 
 /* A memfd of @size bytes offered as object @shmid; f->fd keeps a descriptor of it */
-static void add_object(struct fixture *f, uint64_t shmid, uint64_t size, unsigned int seals)
+/* A memfd of @size bytes (*fd: a descriptor of it, or -1) offered as object @shmid: 0, or -1 with @err */
+static int offer(struct fixture *f, uint64_t shmid, uint64_t size, unsigned int seals, unsigned int flags, int *fd,
+		 char *err, size_t len)
 {
-	struct lz_object_desc d = { .shmid = shmid, .size = size, .kind = CR_SHMEM_MEMFD, .seals = seals };
-	char err[256] = "";
-	int fd = memfd_create("test-objects", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	struct lz_object_desc d = { .shmid = shmid, .size = size, .kind = CR_SHMEM_MEMFD, .seals = seals, .flags = flags };
+	int mfd = memfd_create("test-objects", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 
-	assert_true(fd >= 0);
-	assert_int_equal(ftruncate(fd, size), 0);
-	f->fd = dup(fd);
-	assert_true(f->fd >= 0);
-	if (lz_objects_add(&f->t, fd, &d, f->dfd, err, sizeof(err)))
+	assert_true(mfd >= 0);
+	assert_int_equal(ftruncate(mfd, size), 0);
+	*fd = dup(mfd);
+	assert_true(*fd >= 0);
+	return lz_objects_add(&f->t, mfd, &d, f->dfd, err, len);
+}
+
+static void add_object_flags(struct fixture *f, uint64_t shmid, uint64_t size, unsigned int seals, unsigned int flags)
+{
+	char err[256] = "";
+
+	if (offer(f, shmid, size, seals, flags, &f->fd, err, sizeof(err)))
 		fail_msg("lz_objects_add: %s", err);
 	f->o = lz_objects_get(&f->t, lz_objects_count(&f->t) - 1);
 	assert_non_null(f->o);
+}
+
+static void add_object(struct fixture *f, uint64_t shmid, uint64_t size, unsigned int seals)
+{
+	add_object_flags(f, shmid, size, seals, 0);
 }
 
 static int setup_common(void **state, bool validate)
@@ -178,6 +211,8 @@ static int setup_common(void **state, bool validate)
 	write_pages(f->dfd, 1, NR_DATA, SHMID);
 	write_pagemap(f->dfd, ODD_SHMID, 2, (const struct lz_range[]){ { 0, 3 } }, 1);
 	write_pages(f->dfd, 2, 3, ODD_SHMID);
+	write_pagemap(f->dfd, LOST_SHMID, 3, (const struct lz_range[]){ { 0, 2 } }, 1);
+	write_pages(f->dfd, 3, 2, LOST_SHMID);
 	if (validate)
 		write_digests(f->dfd);
 	lz_log_reset();
@@ -201,7 +236,7 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 	const char *names[] = { "pagemap-shmem-7.img", "pages-1.img", "pagemap-shmem-9.img", "pages-2.img",
-				LZIMG_FILE };
+				"pagemap-shmem-11.img", "pages-3.img", LZIMG_FILE };
 	size_t i;
 
 	lz_objects_fini(&f->t);
@@ -255,6 +290,15 @@ static void expect_states(struct lz_object *o, uint64_t first, uint64_t n, int s
 			fail_msg("page %llu is in state %d, not %d", (unsigned long long)i, lz_page_state(o, i), state);
 }
 
+/* The states of object SHMID when nothing was filled: UNFILLED data, HOLE elsewhere */
+static void expect_initial(struct lz_object *o, uint64_t first, uint64_t n)
+{
+	uint64_t p;
+
+	for (p = first; p < first + n; p++)
+		expect_states(o, p, 1, img_page(p) < 0 ? LZ_PAGE_HOLE : LZ_PAGE_UNFILLED);
+}
+
 static void test_add(void **state)
 {
 	struct fixture *f = *state;
@@ -266,8 +310,13 @@ static void test_add(void **state)
 	assert_int_equal(f->o->nr_pages, NPAGES);
 	assert_int_equal(f->o->psz, PG);
 	assert_int_equal(f->o->size, NPAGES * PG);
-	expect_states(f->o, 0, NPAGES, LZ_PAGE_UNFILLED);
+	/* holes are known from the start, done, and never allocated */
+	expect_initial(f->o, 0, NPAGES);
+	assert_int_equal(f->o->holes, NR_HOLES);
+	assert_int_equal(f->o->nr_done, NR_HOLES);
+	assert_int_equal(nr_allocated(f), 0);
 	assert_true(lz_log_has("no lazyshm image in the images directory"));
+	assert_true(lz_log_has("object memfd 0x7: 65536 bytes in 16 pages of 4096"));
 	assert_int_equal(fstat(f->fd, &st), 0);
 	assert_ptr_equal(lz_objects_find(&f->t, st.st_dev, st.st_ino), f->o);
 	assert_null(lz_objects_find(&f->t, st.st_dev, st.st_ino + 1));
@@ -293,27 +342,29 @@ static void test_fill_fault(void **state)
 
 	assert_int_equal(lz_object_fill(&f->t, f->o, 2, 3, LZ_FILL_FAULT), 0);
 	expect_states(f->o, 2, 3, LZ_PAGE_FILLED);
-	expect_states(f->o, 0, 2, LZ_PAGE_UNFILLED);
-	expect_states(f->o, 5, NPAGES - 5, LZ_PAGE_UNFILLED);
+	expect_initial(f->o, 0, 2);
+	expect_initial(f->o, 5, NPAGES - 5);
 	for (p = 2; p < 5; p++)
 		expect_content(f, SHMID, p, PG);
 	assert_int_equal(nr_allocated(f), 3);
 	assert_int_equal(f->o->filled_fault, 3);
-	assert_int_equal(f->o->nr_done, 3);
-	/* a hole is allocated (zeros), so that a CONTINUE finds a page */
+	assert_int_equal(f->o->nr_done, NR_HOLES + 3);
+	/* a hole is never written: it stays a hole, unallocated */
 	assert_int_equal(lz_object_fill(&f->t, f->o, 6, 1, LZ_FILL_FAULT), 0);
-	expect_states(f->o, 6, 1, LZ_PAGE_FILLED);
-	assert_int_equal(nr_allocated(f), 4);
-	expect_content(f, SHMID, 6, PG);
-	/* filled pages are never written again */
+	expect_states(f->o, 6, 1, LZ_PAGE_HOLE);
+	assert_int_equal(nr_allocated(f), 3);
+	/* filled pages are never written again; only page 5 is left in 2-6 */
 	assert_int_equal(lz_object_fill(&f->t, f->o, 2, 5, LZ_FILL_FAULT), 0);
-	assert_int_equal(f->o->filled_fault, 5); /* 2-4, 6, then 5 */
+	assert_int_equal(f->o->filled_fault, 4);
 	/* a range beyond the object is clipped */
 	assert_int_equal(lz_object_fill(&f->t, f->o, 14, 100, 0), 0);
-	expect_states(f->o, 14, 2, LZ_PAGE_FILLED);
+	expect_states(f->o, 14, 1, LZ_PAGE_HOLE);
+	expect_states(f->o, 15, 1, LZ_PAGE_FILLED);
 	expect_content(f, SHMID, 15, PG);
-	assert_int_equal(f->o->filled_prefetch, 2);
-	assert_int_equal(f->o->nr_done, 7);
+	assert_int_equal(f->o->filled_prefetch, 1);
+	assert_int_equal(f->o->nr_done, NR_HOLES + 5);
+	assert_int_equal(nr_allocated(f), 5);
+	expect_zero(f, 6);
 }
 
 static void test_claim(void **state)
@@ -325,31 +376,37 @@ static void test_claim(void **state)
 	assert_int_equal(n, 4);
 	assert_int_equal(first, 0);
 	expect_states(f->o, 0, 4, LZ_PAGE_FILLING);
-	/* claimed pages are not claimed again */
+	/* claimed pages are not claimed again; a claim stops at a hole */
 	n = lz_object_claim(&f->t, f->o, 0, 4, &first);
 	assert_int_equal(first, 4);
-	assert_int_equal(n, 4);
+	assert_int_equal(n, 2);
 	/* a fill without LZ_FILL_WAIT skips what another thread is filling */
 	assert_int_equal(lz_object_fill(&f->t, f->o, 0, 9, LZ_FILL_FAULT), 0);
-	expect_states(f->o, 0, 8, LZ_PAGE_FILLING);
+	expect_states(f->o, 0, 6, LZ_PAGE_FILLING);
+	expect_states(f->o, 6, 2, LZ_PAGE_HOLE);
 	expect_states(f->o, 8, 1, LZ_PAGE_FILLED);
 	assert_int_equal(nr_allocated(f), 1);
 	assert_int_equal(lz_object_fill_claimed(&f->t, f->o, 0, 4, f->t.xxh), 0);
-	assert_int_equal(lz_object_fill_claimed(&f->t, f->o, 4, 4, f->t.xxh), 0);
-	expect_states(f->o, 0, 9, LZ_PAGE_FILLED);
+	assert_int_equal(lz_object_fill_claimed(&f->t, f->o, 4, 2, f->t.xxh), 0);
+	expect_states(f->o, 0, 6, LZ_PAGE_FILLED);
 	for (p = 0; p < 9; p++)
 		expect_content(f, SHMID, p, PG);
-	assert_int_equal(f->o->filled_prefetch, 8);
+	assert_int_equal(f->o->filled_prefetch, 6);
 	assert_int_equal(f->o->filled_fault, 1);
-	/* a claim stops at the first page that is not UNFILLED */
+	/* claims skip holes */
 	n = lz_object_claim(&f->t, f->o, 9, 100, &first);
 	assert_int_equal(first, 9);
-	assert_int_equal(n, NPAGES - 9);
+	assert_int_equal(n, 1);
 	assert_int_equal(lz_object_fill_claimed(&f->t, f->o, 9, n, f->t.xxh), 0);
+	n = lz_object_claim(&f->t, f->o, 10, 100, &first);
+	assert_int_equal(first, 15);
+	assert_int_equal(n, 1);
+	assert_int_equal(lz_object_fill_claimed(&f->t, f->o, 15, n, f->t.xxh), 0);
 	/* nothing left */
 	assert_int_equal(lz_object_claim(&f->t, f->o, 0, 4, &first), 0);
 	assert_int_equal(first, NPAGES);
 	assert_int_equal(f->o->nr_done, NPAGES);
+	assert_int_equal(nr_allocated(f), NR_DATA);
 }
 
 static void test_remove(void **state)
@@ -362,22 +419,25 @@ static void test_remove(void **state)
 	expect_states(f->o, 0, 2, LZ_PAGE_FILLED);
 	expect_states(f->o, 2, 2, LZ_PAGE_REMOVED);
 	assert_int_equal(f->o->removed, 2);
-	assert_int_equal(f->o->nr_done, 4);
+	assert_int_equal(f->o->nr_done, NR_HOLES + 4);
 	/* removed pages are never filled: they stay zero, and unallocated */
 	assert_int_equal(lz_object_fill(&f->t, f->o, 0, 4, LZ_FILL_FAULT | LZ_FILL_WAIT), 0);
 	expect_states(f->o, 2, 2, LZ_PAGE_REMOVED);
 	assert_int_equal(nr_allocated(f), 2);
 	assert_int_equal(f->o->filled_fault, 2);
-	/* a fault on one gets a zero page */
-	assert_int_equal(lz_object_materialize(f->o, 2, 1), 0);
-	assert_int_equal(nr_allocated(f), 3);
-	expect_states(f->o, 2, 1, LZ_PAGE_REMOVED);
-	expect_zero(f, 2);
+	assert_true(lz_page_zero(LZ_PAGE_REMOVED));
+	assert_true(lz_page_zero(LZ_PAGE_HOLE));
+	assert_false(lz_page_zero(LZ_PAGE_FILLED));
+	/* holes stay holes: nothing to remove there */
+	assert_int_equal(lz_object_remove(&f->t, f->o, 6, 2), 0);
+	expect_states(f->o, 6, 2, LZ_PAGE_HOLE);
+	assert_int_equal(f->o->removed, 2);
 	/* a removal past the end is clipped */
 	assert_int_equal(lz_object_remove(&f->t, f->o, 14, 10), 0);
-	expect_states(f->o, 14, 2, LZ_PAGE_REMOVED);
-	assert_int_equal(f->o->removed, 4);
-	assert_int_equal(f->o->nr_done, 6);
+	expect_states(f->o, 14, 1, LZ_PAGE_HOLE);
+	expect_states(f->o, 15, 1, LZ_PAGE_REMOVED);
+	assert_int_equal(f->o->removed, 3);
+	assert_int_equal(f->o->nr_done, NR_HOLES + 5);
 }
 
 struct bg {
@@ -454,7 +514,7 @@ static void test_filling_removed(void **state)
 	assert_true(lz_log_has("filled during its removal: dropped again"));
 	assert_int_equal(f->o->removed, 2);
 	assert_int_equal(f->o->filled_prefetch, 2);
-	assert_int_equal(f->o->nr_done, 4);
+	assert_int_equal(f->o->nr_done, NR_HOLES + 4);
 }
 
 static void test_fill_waits(void **state)
@@ -490,7 +550,7 @@ static void test_failed_fill(void **state)
 	assert_int_equal(lz_object_fill(&f->t, f->o, BAD_PAGE, 1, LZ_FILL_FAULT), -1);
 	expect_states(f->o, BAD_PAGE, 1, LZ_PAGE_UNFILLED);
 	assert_true(lz_log_has("digest mismatch"));
-	assert_int_equal(f->o->nr_done, 0);
+	assert_int_equal(f->o->nr_done, NR_HOLES);
 	/* its neighbours are fine */
 	assert_int_equal(lz_object_fill(&f->t, f->o, 0, BAD_PAGE, LZ_FILL_FAULT), 0);
 	expect_states(f->o, 0, BAD_PAGE, LZ_PAGE_FILLED);
@@ -524,9 +584,42 @@ static void test_odd_size(void **state)
 	/* the image has the whole last page: the object must not grow to it */
 	assert_int_equal(fstat(f->fd, &st), 0);
 	assert_int_equal(st.st_size, ODD_SIZE);
-	assert_int_equal(lz_object_materialize(f->o, 2, 5), 0);
+	assert_int_equal(lz_object_fill(&f->t, f->o, 2, 5, LZ_FILL_FAULT | LZ_FILL_WAIT), 0);
 	assert_int_equal(fstat(f->fd, &st), 0);
 	assert_int_equal(st.st_size, ODD_SIZE);
+}
+
+static void test_lost_data(void **state)
+{
+	struct fixture *f = *state;
+	char err[256] = "";
+	int fd;
+
+	/* the digests say page 2 had data, CRIU's pagemap says hole: refused, not zero-filled */
+	assert_int_equal(offer(f, LOST_SHMID, 3 * PG, 0, 0, &fd, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "page 2 has data in the lazyshm image but none in CRIU's pagemap"));
+	close(fd);
+	assert_int_equal(lz_objects_count(&f->t), 1);
+}
+
+static void test_fd_written(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t mine[PG], buf[PG];
+
+	/* a task holds it open and wrote page 1 through the descriptor first */
+	close(f->fd);
+	add_object_flags(f, ODD_SHMID, ODD_SIZE, 0, LZ_OBJ_FD_REACHABLE);
+	memset(mine, 0xa5, sizeof(mine));
+	assert_int_equal(pwrite(f->fd, mine, PG, PG), (ssize_t)PG);
+	assert_int_equal(lz_object_fill(&f->t, f->o, 0, 3, LZ_FILL_FAULT), 0);
+	expect_states(f->o, 0, 3, LZ_PAGE_FILLED);
+	/* the application's page is kept, the others come from the images */
+	assert_int_equal(pread(f->fd, buf, PG, PG), (ssize_t)PG);
+	assert_memory_equal(buf, mine, PG);
+	expect_content(f, ODD_SHMID, 0, PG);
+	expect_content(f, ODD_SHMID, 2, ODD_SIZE - 2 * PG);
+	assert_int_equal(f->o->app_written, 1);
 }
 
 static void test_seal(void **state)
@@ -556,6 +649,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fill_waits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_fill, setup_validate, teardown),
 		cmocka_unit_test_setup_teardown(test_odd_size, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lost_data, setup_validate, teardown),
+		cmocka_unit_test_setup_teardown(test_fd_written, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_seal, setup, teardown),
 	};
 
