@@ -29,7 +29,7 @@ KINDS=${KINDS:-memfd-rosealed memfd-fwsealed huge-memfd-rosealed} # KINDS=... fo
 for kind in $KINDS; do
 	for mode in eager lazy; do
 		D=$W/$kind-$mode
-		lz_h_prepare "$D" --kinds "$kind" --size-mb 16 --huge-mb 8 --holes --children 1
+		lz_h_prepare "$D" --kinds "$kind" --size-mb 16 --huge-mb 8 --children 1
 		lz_h_restore "$D" $mode 300
 		how=$(lz_h_deferred_or_eager "$D" "$kind $mode")
 		lz_verify_all "$D" 2 || {

@@ -54,14 +54,15 @@ judge() {
 
 # one NAME MODE NTASKS ARGS...: dump the workload, restore it, run its actions
 one() {
-	local name=$1 mode=$2 n=$3 D=$W/$1-$2
+	local name=$1 mode=$2 n=$3 D=$W/$1-$2 how=
 	shift 3
 	MODE=$mode
 	lz_h_prepare "$D" --sysv-key $KEY --size-mb 8 --huge-mb 8 "$@"
 	lz_h_restore "$D" "$mode" 1000
+	[ "$mode" = eager ] || how=" ($(lz_h_deferred_or_eager "$D" "$name"))"
 	kill -USR2 "$ROOT" || lz_fail "$name: cannot signal the restored root"
 	judge "$D" "$n" "$name $mode"
-	lz_log "$name, $mode: $OUTCOME"
+	lz_log "$name, $mode${how:-}: $OUTCOME"
 	LAST=$D
 }
 
@@ -82,10 +83,10 @@ for c in $CASES; do
 		fi
 		;;
 	dontunmap)
-		one dontunmap lazy 1 --kinds memfd,anon --holes --on-usr2 dontunmap:memfd,dontunmap:anon
+		one dontunmap lazy 1 --kinds memfd,anon --on-usr2 dontunmap:memfd,dontunmap:anon
 		;;
 	mprotect)
-		one mprotect lazy 1 --kinds memfd,huge-memfd --holes --on-usr2 mprotect:memfd:1000:100,mprotect:huge-memfd:2:1
+		one mprotect lazy 1 --kinds memfd,huge-memfd --on-usr2 mprotect:memfd:1000:100,mprotect:huge-memfd:2:1
 		;;
 	shmat)
 		one shmat lazy 1 --kinds huge-sysv --on-usr2 shmat:huge-sysv
