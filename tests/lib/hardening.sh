@@ -1,4 +1,4 @@
-# Helpers of the hardening tests (tests/integration/72-79 and 92, issues 13 and 11):
+# Helpers of the hardening tests (tests/integration/72-79 and 94, issues 13 and 11):
 # one workload dumped and restored eagerly or lazily, an action during the
 # lazy phase, and the two acceptable ends: correct, or the tree stopped
 # without having run on wrong memory. Source it after common.sh.
