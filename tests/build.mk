@@ -29,7 +29,7 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $$(UNIT_OBJS_$$*)
 # Unit tests of the plugin's own logic link its objects (plugin/build.mk);
 # those that log get print_on_level() from tests/unit/lz-log-stub.h.
 UNIT_OBJS_test_ranges	:= $(PLUGIN_DIR)/ranges.o
-UNIT_OBJS_test_objects	:= $(PLUGIN_DIR)/objects.o $(PLUGIN_DIR)/kinds.o $(LZIMG_LIB)
+UNIT_OBJS_test_objects	:= $(patsubst %,$(PLUGIN_DIR)/%.o,objects pages fill pending stats kinds) $(LZIMG_LIB)
 UNIT_LIBS_test_objects	:= $(LZIMG_LIBS) -lpthread
 UNIT_CFLAGS_test_objects := $(CRIU_INCLUDES) $(LZIMG_UNIT_CFLAGS)
 UNIT_OBJS_test_registry	:= $(PLUGIN_DIR)/registry.o $(PLUGIN_DIR)/scm.o

@@ -323,6 +323,7 @@ static void test_add(void **state)
 	/* a second object with the same shmid is refused, and its fd closed */
 	fd = memfd_create("second", MFD_CLOEXEC);
 	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, PG), 0);
 	assert_int_equal(lz_objects_add(&f->t, fd, &d, f->dfd, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "was offered already"));
 	assert_int_equal(fcntl(fd, F_GETFD), -1);
@@ -331,6 +332,7 @@ static void test_add(void **state)
 	d.shmid = 1234;
 	fd = memfd_create("no-images", MFD_CLOEXEC);
 	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, PG), 0);
 	assert_int_equal(lz_objects_add(&f->t, fd, &d, f->dfd, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "pagemap-shmem-1234.img"));
 }
@@ -386,8 +388,8 @@ static void test_claim(void **state)
 	expect_states(f->o, 6, 2, LZ_PAGE_HOLE);
 	expect_states(f->o, 8, 1, LZ_PAGE_FILLED);
 	assert_int_equal(nr_allocated(f), 1);
-	assert_int_equal(lz_object_fill_claimed(&f->t, f->o, 0, 4, f->t.xxh), 0);
-	assert_int_equal(lz_object_fill_claimed(&f->t, f->o, 4, 2, f->t.xxh), 0);
+	assert_int_equal(lz_object_fill_claimed(&f->t, f->o, 0, 4, f->t.filler), 0);
+	assert_int_equal(lz_object_fill_claimed(&f->t, f->o, 4, 2, f->t.filler), 0);
 	expect_states(f->o, 0, 6, LZ_PAGE_FILLED);
 	for (p = 0; p < 9; p++)
 		expect_content(f, SHMID, p, PG);
@@ -397,11 +399,11 @@ static void test_claim(void **state)
 	n = lz_object_claim(&f->t, f->o, 9, 100, &first);
 	assert_int_equal(first, 9);
 	assert_int_equal(n, 1);
-	assert_int_equal(lz_object_fill_claimed(&f->t, f->o, 9, n, f->t.xxh), 0);
+	assert_int_equal(lz_object_fill_claimed(&f->t, f->o, 9, n, f->t.filler), 0);
 	n = lz_object_claim(&f->t, f->o, 10, 100, &first);
 	assert_int_equal(first, 15);
 	assert_int_equal(n, 1);
-	assert_int_equal(lz_object_fill_claimed(&f->t, f->o, 15, n, f->t.xxh), 0);
+	assert_int_equal(lz_object_fill_claimed(&f->t, f->o, 15, n, f->t.filler), 0);
 	/* nothing left */
 	assert_int_equal(lz_object_claim(&f->t, f->o, 0, 4, &first), 0);
 	assert_int_equal(first, NPAGES);
@@ -500,7 +502,7 @@ static void test_filling_removed(void **state)
 	sleep_ms(100);
 	assert_int_equal(__atomic_load_n(&b.done, __ATOMIC_ACQUIRE), 0);
 	/* the write lands after the kernel's removal: dropped again */
-	assert_int_equal(lz_object_fill_claimed(&f->t, f->o, 0, 4, f->t.xxh), 0);
+	assert_int_equal(lz_object_fill_claimed(&f->t, f->o, 0, 4, f->t.filler), 0);
 	assert_int_equal(pthread_join(b.th, NULL), 0);
 	assert_int_equal(b.ret, 0);
 	expect_states(f->o, 0, 1, LZ_PAGE_FILLED);
@@ -529,7 +531,7 @@ static void test_fill_waits(void **state)
 	sleep_ms(100);
 	assert_int_equal(__atomic_load_n(&b.done, __ATOMIC_ACQUIRE), 0);
 	expect_states(f->o, 5, 1, LZ_PAGE_FILLING);
-	assert_int_equal(lz_object_fill_claimed(&f->t, f->o, 5, 1, f->t.xxh), 0);
+	assert_int_equal(lz_object_fill_claimed(&f->t, f->o, 5, 1, f->t.filler), 0);
 	assert_int_equal(pthread_join(b.th, NULL), 0);
 	assert_int_equal(b.ret, 0);
 	expect_states(f->o, 5, 1, LZ_PAGE_FILLED);
@@ -556,13 +558,13 @@ static void test_failed_fill(void **state)
 	expect_states(f->o, 0, BAD_PAGE, LZ_PAGE_FILLED);
 	/* the prefetch thread's failure gives its claim back too */
 	assert_int_equal(lz_object_claim(&f->t, f->o, BAD_PAGE, 1, &first), 1);
-	assert_int_equal(lz_object_fill_claimed(&f->t, f->o, BAD_PAGE, 1, f->t.xxh), -1);
+	assert_int_equal(lz_object_fill_claimed(&f->t, f->o, BAD_PAGE, 1, f->t.filler), -1);
 	expect_states(f->o, BAD_PAGE, 1, LZ_PAGE_UNFILLED);
 	/* removed while a failing fill held it: removed, nothing to drop */
 	assert_int_equal(lz_object_claim(&f->t, f->o, BAD_PAGE, 1, &first), 1);
 	assert_int_equal(pthread_create(&b.th, NULL, bg_remove, &b), 0);
 	wait_state(f->o, BAD_PAGE, LZ_PAGE_FILLING_REMOVED);
-	assert_int_equal(lz_object_fill_claimed(&f->t, f->o, BAD_PAGE, 1, f->t.xxh), -1);
+	assert_int_equal(lz_object_fill_claimed(&f->t, f->o, BAD_PAGE, 1, f->t.filler), -1);
 	assert_int_equal(pthread_join(b.th, NULL), 0);
 	expect_states(f->o, BAD_PAGE, 1, LZ_PAGE_REMOVED);
 	assert_int_equal(f->o->removed, 1);
