@@ -28,13 +28,14 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $$(UNIT_OBJS_$$*)
 
 # Unit tests of the plugin's own logic link its objects (plugin/build.mk);
 # those that log get print_on_level() from tests/unit/lz-log-stub.h.
-UNIT_OBJS_test_ranges	:= $(PLUGIN_DIR)/ranges.o
-UNIT_OBJS_test_objects	:= $(patsubst %,$(PLUGIN_DIR)/%.o,objects pages fill pending stats kinds) $(LZIMG_LIB)
+UNIT_OBJS_test_vmas	:= $(PLUGIN_DIR)/daemon/vmas.o
+UNIT_OBJS_test_objects	:= $(patsubst %,$(PLUGIN_DIR)/daemon/%.o,objects pages fill stats) \
+			   $(patsubst %,$(PLUGIN_DIR)/common/%.o,pending kinds) $(LZIMG_LIB)
 UNIT_LIBS_test_objects	:= $(LZIMG_LIBS) -lpthread
 UNIT_CFLAGS_test_objects := $(CRIU_INCLUDES) $(LZIMG_UNIT_CFLAGS)
-UNIT_OBJS_test_registry	:= $(PLUGIN_DIR)/registry.o $(PLUGIN_DIR)/scm.o
+UNIT_OBJS_test_registry	:= $(PLUGIN_DIR)/common/registry.o $(PLUGIN_DIR)/common/scm.o
 UNIT_LIBS_test_registry	:= -lpthread
-UNIT_OBJS_test_tree	:= $(PLUGIN_DIR)/tree.o $(PLUGIN_DIR)/pidfd.o
+UNIT_OBJS_test_tree	:= $(PLUGIN_DIR)/daemon/tree.o $(PLUGIN_DIR)/common/pidfd.o
 UNIT_LIBS_test_tree	:= -lpthread
 
 # Statically linked copies of the workloads the container tests put into a

@@ -18,18 +18,7 @@
 #include "registry.h"
 #include "scm.h"
 
-#define LZ_REG_MAGIC 0x4c5a5232 /* LZR2 */
-#define MAX_CONNS    16
-
-struct reg_msg {
-	uint32_t magic;
-	struct lz_offer o;
-};
-
-struct reg_reply {
-	int32_t status; /* 1 taken, 0 declined */
-	char why[256];
-};
+#define MAX_CONNS 16
 
 struct lz_registry {
 	int dirfd; /* the work directory, for the socket's removal */
@@ -116,8 +105,8 @@ err:
 
 int lz_registry_offer(int sk, int fd, const struct lz_offer *o, char *why, size_t len)
 {
-	struct reg_msg m = { .magic = LZ_REG_MAGIC, .o = *o };
-	struct reg_reply r;
+	struct lz_reg_msg m = { .magic = LZ_REG_MAGIC, .o = *o };
+	struct lz_reg_reply r;
 	int sp[2], fds[2];
 	ssize_t n;
 
@@ -153,7 +142,7 @@ out:
 
 static void reply(int rsk, int status, const char *why)
 {
-	struct reg_reply r = { .status = status };
+	struct lz_reg_reply r = { .status = status };
 
 	snprintf(r.why, sizeof(r.why), "%s", why);
 	if (send(rsk, &r, sizeof(r), MSG_NOSIGNAL | MSG_DONTWAIT) != sizeof(r))
@@ -162,9 +151,9 @@ static void reply(int rsk, int status, const char *why)
 
 int lz_registry_serve(int conn, lz_take_fn take, void *arg)
 {
-	char why[sizeof(((struct reg_reply *)0)->why)] = "";
+	char why[sizeof(((struct lz_reg_reply *)0)->why)] = "";
 	int fds[2], got, ret, i;
-	struct reg_msg m;
+	struct lz_reg_msg m;
 
 	ret = lz_recv_fds(conn, &m, sizeof(m), fds, 2, &got);
 	if (ret <= 0)

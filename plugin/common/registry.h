@@ -33,6 +33,23 @@ struct lz_offer {
 };
 
 /*
+ * The wire format: an offer is one SEQPACKET message, struct lz_reg_msg,
+ * with two descriptors (the object, then the offer's own reply socket); the
+ * answer, on that socket, is one struct lz_reg_reply.
+ */
+#define LZ_REG_MAGIC 0x4c5a5232 /* LZR2 */
+
+struct lz_reg_msg {
+	uint32_t magic;
+	struct lz_offer o;
+};
+
+struct lz_reg_reply {
+	int32_t status; /* 1 taken, 0 declined */
+	char why[256];
+};
+
+/*
  * Restore side. Connect to the daemon's registry in @dirfd: the socket, or
  * -1 with @why (no daemon there: -ENOENT in *err, anything else: another
  * errno) — the caller decides whether that is fatal.

@@ -180,7 +180,9 @@ static int offer(struct fixture *f, uint64_t shmid, uint64_t size, unsigned int 
 	assert_int_equal(ftruncate(mfd, size), 0);
 	*fd = dup(mfd);
 	assert_true(*fd >= 0);
-	return lz_objects_add(&f->t, mfd, &d, f->dfd, err, len);
+	struct lz_object *o;
+
+	return lz_objects_add(&f->t, mfd, &d, f->dfd, err, len, &o);
 }
 
 static void add_object_flags(struct fixture *f, uint64_t shmid, uint64_t size, unsigned int seals, unsigned int flags)
@@ -305,6 +307,7 @@ static void test_add(void **state)
 	struct lz_object_desc d = { .shmid = SHMID, .size = PG, .kind = CR_SHMEM_MEMFD };
 	char err[256] = "";
 	struct stat st;
+	struct lz_object *o;
 	int fd;
 
 	assert_int_equal(f->o->nr_pages, NPAGES);
@@ -324,7 +327,7 @@ static void test_add(void **state)
 	fd = memfd_create("second", MFD_CLOEXEC);
 	assert_true(fd >= 0);
 	assert_int_equal(ftruncate(fd, PG), 0);
-	assert_int_equal(lz_objects_add(&f->t, fd, &d, f->dfd, err, sizeof(err)), -1);
+	assert_int_equal(lz_objects_add(&f->t, fd, &d, f->dfd, err, sizeof(err), &o), -1);
 	assert_non_null(strstr(err, "was offered already"));
 	assert_int_equal(fcntl(fd, F_GETFD), -1);
 	assert_int_equal(lz_objects_count(&f->t), 1);
@@ -333,7 +336,7 @@ static void test_add(void **state)
 	fd = memfd_create("no-images", MFD_CLOEXEC);
 	assert_true(fd >= 0);
 	assert_int_equal(ftruncate(fd, PG), 0);
-	assert_int_equal(lz_objects_add(&f->t, fd, &d, f->dfd, err, sizeof(err)), -1);
+	assert_int_equal(lz_objects_add(&f->t, fd, &d, f->dfd, err, sizeof(err), &o), -1);
 	assert_non_null(strstr(err, "pagemap-shmem-1234.img"));
 }
 

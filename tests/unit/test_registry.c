@@ -34,12 +34,6 @@
 
 #include "lz-log-stub.h"
 
-/* The wire format, as plugin/registry.c has it */
-#define LZ_REG_MAGIC 0x4c5a5232
-struct reg_msg {
-	uint32_t magic;
-	struct lz_offer o;
-};
 
 /* What the fake take callback saw, and what it answers */
 struct taker {
@@ -208,7 +202,7 @@ static void serve_bad(const void *m, size_t len, int nfd, int reply)
 
 static void test_bad_magic(void **state)
 {
-	struct reg_msg m = { .magic = 0xdeadbeef, .o = { .kind = 3, .shmid = 5 } };
+	struct lz_reg_msg m = { .magic = 0xdeadbeef, .o = { .kind = 3, .shmid = 5 } };
 
 	serve_bad(&m, sizeof(m), 2, 1);
 	assert_true(lz_log_has("malformed offer on the object registry (magic 0xdeadbeef, 2 descriptors)"));
@@ -216,7 +210,7 @@ static void test_bad_magic(void **state)
 
 static void test_missing_fds(void **state)
 {
-	struct reg_msg m = { .magic = LZ_REG_MAGIC, .o = { .kind = 3, .shmid = 5 } };
+	struct lz_reg_msg m = { .magic = LZ_REG_MAGIC, .o = { .kind = 3, .shmid = 5 } };
 
 	serve_bad(&m, sizeof(m), 1, 0); /* the object, no reply socket */
 	assert_true(lz_log_has("1 descriptors"));
@@ -226,7 +220,7 @@ static void test_missing_fds(void **state)
 
 static void test_extra_fds(void **state)
 {
-	struct reg_msg m = { .magic = LZ_REG_MAGIC, .o = { .kind = 3, .shmid = 5 } };
+	struct lz_reg_msg m = { .magic = LZ_REG_MAGIC, .o = { .kind = 3, .shmid = 5 } };
 	struct {
 		int32_t status;
 		char why[256];
@@ -257,7 +251,7 @@ static void test_extra_fds(void **state)
 
 static void test_short_message(void **state)
 {
-	struct reg_msg m = { .magic = LZ_REG_MAGIC, .o = { .kind = 3, .shmid = 5 } };
+	struct lz_reg_msg m = { .magic = LZ_REG_MAGIC, .o = { .kind = 3, .shmid = 5 } };
 	char big[sizeof(m) + 16] = { 0 };
 
 	serve_bad(&m, sizeof(m) - 4, 2, 1);
@@ -268,7 +262,7 @@ static void test_short_message(void **state)
 static void *mute_peer(void *arg)
 {
 	int sk = *(int *)arg, fds[2], got, i;
-	struct reg_msg m;
+	struct lz_reg_msg m;
 
 	if (lz_recv_fds(sk, &m, sizeof(m), fds, 2, &got) == 1)
 		for (i = 0; i < got; i++)

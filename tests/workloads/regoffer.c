@@ -2,7 +2,7 @@
 /*
  * regoffer: a process that is not `criu restore` offering an object to a
  * lazy-pages daemon's object registry, the way plugin/registry.c does it
- * (struct reg_msg, then the object's fd and a reply socket by SCM_RIGHTS).
+ * (struct lz_reg_msg of plugin/common/registry.h, then the object's fd and a reply socket by SCM_RIGHTS).
  * The tests run it as another user: the daemon must never take its memfd.
  *
  * Usage: regoffer --dir WORKDIR [--shmid ID] [--size BYTES] [--timeout S]
@@ -32,21 +32,9 @@
 #include <sys/time.h>
 #include <sys/un.h>
 
-#include "../../plugin/registry.h"
+#include "../../plugin/common/registry.h"
 
-/* As plugin/registry.c has them (the wire format) */
-#define LZ_REG_MAGIC 0x4c5a5232 /* LZR2 */
-#define KIND_MEMFD   3		/* CR_SHMEM_MEMFD */
-
-struct reg_msg {
-	uint32_t magic;
-	struct lz_offer o;
-};
-
-struct reg_reply {
-	int32_t status; /* 1 taken, 0 declined */
-	char why[256];
-};
+#define KIND_MEMFD 3 /* CR_SHMEM_MEMFD */
 
 static struct {
 	const char *dir;
@@ -118,7 +106,7 @@ static int connect_registry(void)
 
 static int send_offer(int sk, int memfd, int reply)
 {
-	struct reg_msg m = { .magic = LZ_REG_MAGIC,
+	struct lz_reg_msg m = { .magic = LZ_REG_MAGIC,
 			     .o = { .kind = KIND_MEMFD, .seals = 0, .shmid = opt.shmid, .size = opt.size } };
 	char cbuf[CMSG_SPACE(2 * sizeof(int))] = { 0 };
 	struct iovec iov = { .iov_base = &m, .iov_len = sizeof(m) };
@@ -137,7 +125,7 @@ static int send_offer(int sk, int memfd, int reply)
 static int read_answer(int rsk)
 {
 	struct timeval tv = { .tv_sec = opt.timeout };
-	struct reg_reply r;
+	struct lz_reg_reply r;
 	ssize_t n;
 
 	if (setsockopt(rsk, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv))) {
