@@ -28,7 +28,7 @@
 /* The kind's name in the one vocabulary: the lazyshm image's when the object is in it */
 const char *lz_obj_kind(const struct lz_object *o)
 {
-	return o->digests ? lzimg_kind_name(o->digests->kind) : lz_obj_kind(o);
+	return o->digests ? lzimg_kind_name(o->digests->kind) : lz_kind_name(o->kind, o->psz);
 }
 
 int lz_objects_init(struct lz_objects *t, int imgdir, bool validate)
