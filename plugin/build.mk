@@ -27,10 +27,11 @@ $(PLUGIN_DIR)/%.o: plugin/%.c $(PLUGIN_HDRS) $(PLUGIN_DEPS) $(wildcard $(CRIU_SR
 	@mkdir -p $(dir $@)
 	$(CC) $(PLUGIN_CFLAGS) -c $< -o $@
 
-# Linked aside and renamed into place: a criu running meanwhile keeps the old one
+# Linked aside and renamed into place: a criu running meanwhile keeps the old one.
+# -z now: a symbol missing from the .so fails the load, not a hook mid-restore
 $(PLUGIN_SO): $(PLUGIN_OBJS) $(PLUGIN_EXTRA_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) -shared -o $@.tmp $(PLUGIN_OBJS) $(PLUGIN_LIBS)
+	$(CC) -shared -Wl,-z,now -o $@.tmp $(PLUGIN_OBJS) $(PLUGIN_LIBS)
 	@mv -f $@.tmp $@
 
 BUILD_TARGETS += $(PLUGIN_SO)
