@@ -387,6 +387,11 @@ lz_lazy_done() {
 		lz_log "no lazyshm-stats.json"
 		return 1
 	}
+	# the daemon must have released its guardian, not died on the way out
+	! grep -q "the lazy-pages daemon is gone before every page was restored" "$dir/lazy.log" || {
+		lz_log "the daemon died after full residency: its guardian stopped the tree"
+		return 1
+	}
 	lz_lazy_ran
 }
 
