@@ -106,6 +106,11 @@ static int try_defer(int fd, uint64_t shmid, uint64_t size, int kind, int flags,
 		snprintf(why, len, "LAZYSHM_MODE=eager");
 		return 0;
 	}
+	if (seals & F_SEAL_WRITE) {
+		snprintf(why, len, "it is sealed F_SEAL_WRITE: its mappings may not be written (no VM_MAYWRITE), and "
+				   "userfaultfd registers no such mapping");
+		return 0;
+	}
 	if (!(flags & CR_SHMEM_CAN_DEFER)) {
 		no_defer_reason(fd, kind, why, len);
 		return 0;
