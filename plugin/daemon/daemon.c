@@ -359,8 +359,16 @@ static int task_fork(struct lz_task *parent, int child_uffd)
  */
 static bool dontneed_only(struct lz_task *t, uint64_t start)
 {
-	int mw = t->pidfd >= 0 ? lz_task_vma_maywrite(t, start) : -1;
+	struct lz_vma *r = lz_task_find(t, start);
+	int mw;
 
+	/*
+	 * A memfd sealed against writes at dump refuses MADV_REMOVE (EPERM):
+	 * its seals wait for full residency here, but the advice was DONTNEED.
+	 */
+	if (r && (r->obj->seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)))
+		return true;
+	mw = t->pidfd >= 0 ? lz_task_vma_maywrite(t, start) : -1;
 	if (mw == 0)
 		pr_debug("task %d: REMOVE of %#" PRIx64 " in a VMA that may not be written: MADV_DONTNEED, the content "
 			 "stays\n",
