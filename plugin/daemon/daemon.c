@@ -583,6 +583,18 @@ static void end_with_tree(void)
 		"serve\n");
 }
 
+/* CONTINUEs refused with EAGAIN: the mm has settled when its event was
+ * read and its author ran, which may be after the event's own retry */
+static int retry_pending(void)
+{
+	struct lz_task *t;
+
+	for (t = D.tasks; t; t = t->next)
+		if (!t->gone && t->nr_pend && task_retry(t))
+			return -1;
+	return 0;
+}
+
 int lz_daemon_idle(int restored)
 {
 	if (!D.active)
@@ -601,7 +613,7 @@ int lz_daemon_idle(int restored)
 		if (lz_prefetch_start(&D.pf, &D.objs, D.fill_threads, D.fill_delay_ms))
 			return -EIO;
 	}
-	if (drain_prefetched())
+	if (retry_pending() || drain_prefetched())
 		return -EIO;
 	if (lz_prefetch_failed(&D.pf)) {
 		pr_err("the prefetch thread could not fill a page: stopping\n");

@@ -23,7 +23,7 @@ static uint64_t page_addr(const struct lz_vma *r, uint64_t page)
 	return r->start + page * r->obj->psz - r->off;
 }
 
-static int pend(struct lz_task *t, struct lz_object *o, uint64_t first, uint64_t n)
+static int pend(struct lz_task *t, struct lz_vma *r, uint64_t first, uint64_t n)
 {
 	if (t->nr_pend == t->cap_pend) {
 		size_t cap = t->cap_pend ? t->cap_pend * 2 : 16;
@@ -36,7 +36,9 @@ static int pend(struct lz_task *t, struct lz_object *o, uint64_t first, uint64_t
 		t->pend = p;
 		t->cap_pend = cap;
 	}
-	t->pend[t->nr_pend++] = (struct lz_pending){ .obj = o, .first = first, .n = n };
+	t->pend[t->nr_pend++] = (struct lz_pending){
+		.obj = r->obj, .first = first, .n = n, .addr = page_addr(r, first), .len = n * r->obj->psz
+	};
 	return 0;
 }
 
@@ -93,8 +95,10 @@ static int continue_run(struct lz_stats *s, struct lz_task *t, struct lz_vma *r,
 		/* a partial CONTINUE also says EAGAIN: go on from where it stopped */
 		if (errno == EAGAIN && done)
 			continue;
-		if (errno == EAGAIN) /* the mm is changing: after its event */
-			return pend(t, r->obj, first + (addr - start) / psz, len / psz);
+		if (errno == EAGAIN) { /* the mm is changing: after its event */
+			s->continue_deferred++;
+			return pend(t, r, first + (addr - start) / psz, len / psz);
+		}
 		ret = map_error(t, "UFFDIO_CONTINUE", addr);
 		if (ret < 0)
 			return -1;
@@ -197,10 +201,20 @@ int lz_map_retry(struct lz_stats *s, struct lz_task *t)
 		return 0;
 	t->pend = NULL;
 	t->nr_pend = t->cap_pend = 0;
-	for (i = 0; i < n && !ret; i++)
+	for (i = 0; i < n && !ret; i++) {
+		size_t again = t->nr_pend;
+
 		for (j = 0; j < t->ranges.nr && !ret; j++)
 			if (t->ranges.r[j].obj == p[i].obj)
 				ret = lz_map_filled(s, t, &t->ranges.r[j], p[i].first, p[i].n);
+		/*
+		 * What was not mapped now (removed, unmapped or remapped
+		 * meanwhile, or refused again) has a thread waiting on the
+		 * fault it read: it faults again, and that fault is served.
+		 */
+		if (!ret && t->nr_pend == again && !t->gone)
+			ret = wake(t, p[i].addr, p[i].len);
+	}
 	free(p);
 	return ret;
 }

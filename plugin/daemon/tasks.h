@@ -14,9 +14,12 @@
 #include "vmas.h"
 
 /* Pages of an object to map into a task once its address space settles */
+/* Pages whose CONTINUE the kernel refused with EAGAIN, and where they were
+ * mapped then: a thread may wait there, whatever became of the mapping */
 struct lz_pending {
 	struct lz_object *obj;
 	uint64_t first, n;
+	uint64_t addr, len;
 };
 
 struct lz_task {
