@@ -6,6 +6,9 @@
 #   make demo    checkpoint a shmem+hugetlb workload and restore it
 #   make test    every test (installs dependencies, builds patched CRIU)
 #   make bench   restore performance
+#   make soak    randomized dump/lazy-restore cycles [SOAK_CYCLES=N SOAK_SEED=S]
+#   make sanitize  the soak with an ASan/UBSan plugin in the daemon, and
+#                lazyshm-img under valgrind
 #   make criu    fetch, verify, patch and build CRIU 4.1.1
 #   make install / make uninstall [DESTDIR=] [PREFIX=/opt/lazyshm]
 #                the patched criu and the tools to PREFIX/bin, the plugin
@@ -32,7 +35,7 @@ PREFIX	?= /opt/lazyshm
 CRIU_PLUGINDIR ?= /usr/lib/criu
 DESTDIR	?=
 
-.PHONY: all deps criu build test demo bench fuzz clean format install uninstall
+.PHONY: all deps criu build test demo bench soak sanitize fuzz clean format install uninstall
 all: build
 
 # The package list lives in the script; the stamp only saves a dpkg scan
@@ -55,6 +58,7 @@ include images/build.mk
 include plugin/build.mk
 include tests/build.mk
 include tests/bench/build.mk
+include tests/soak/build.mk
 
 build: criu $(BUILD_TARGETS)
 
@@ -69,6 +73,10 @@ demo: deps criu
 bench: deps criu
 	@$(MAKE) --no-print-directory build
 	@tests/bench/run.sh
+
+soak: deps criu
+	@$(MAKE) --no-print-directory build
+	@tests/soak/soak.py
 
 bench-later: deps criu
 	@$(MAKE) --no-print-directory build
