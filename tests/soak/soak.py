@@ -28,6 +28,8 @@ Settings (environment):
   SOAK_LAZY_PRELOAD=SO  LD_PRELOAD of `criu lazy-pages` only (sanitizers)
   SOAK_NAME=NAME        the name in log lines (default soak)
   SOAK_LIST=1           print the cycles' parameters and exit
+  SOAK_KNOWN_ISSUES=1   also draw actions that hit a known issue of upstream
+                        lazy-pages (KNOWN_ISSUES below); off by default
   SOAK_SELFTEST=0       skip the self-test (a cycle with a byte corrupted
                         after the restore, which the checker must report;
                         it counts as one passed or failed cycle)
@@ -69,6 +71,16 @@ KINDS = {
 KIND_WEIGHTS = [("anon", 3), ("memfd", 3), ("sysv", 1.5), ("huge-anon", 2), ("huge-memfd", 2),
                 ("huge-sysv", 1.5), ("private", 1.5), ("huge1g-anon", 0.3)]
 MAX_LIVE = 6
+
+# SOAK_KNOWN_ISSUES=1 also draws what hits a known issue of upstream CRIU
+# lazy-pages, which the soak otherwise steers clear of: an mremap of private
+# memory after an MADV_DONTNEED of part of it during the lazy phase. On the
+# REMOVE event lazy-pages unregisters the range (criu/uffd.c handle_remove),
+# which splits the VMA: the task's later mremap of the whole region fails
+# with EFAULT; or, when the mremap came first (madvise returns once the event
+# is read, not handled), UFFDIO_UNREGISTER fails with EINVAL at the old
+# address and lazy-pages gives up (the tree is killed).
+KNOWN_ISSUES = os.environ.get("SOAK_KNOWN_ISSUES", "") == "1"
 
 
 def log(msg):
@@ -215,7 +227,10 @@ class HugePool:
                 continue
             now = int(read(path, "-1"))
             if now != old:
-                bad.append(f"{path} is {now}, not {old}: hugepages still in use")
+                # pages in use cannot go: ours are gone with our processes
+                # (checked before), so others hold them; the kernel gives
+                # them back (as surplus pages) when they are freed
+                log(f"note: {path} stays at {now}, not {old}: hugepages in use by others")
         self.old = {}
         return "; ".join(bad)
 
@@ -265,6 +280,7 @@ def gen_cycle(seed, num, maxp, maxh, kill_pct):
             regions.append([rng.choice(["anon", "memfd"]), K4 * min(16384, 2 * max(maxp, 4096)), 0])
         c["kill"] = {"round": 0, "at": rng.choice(["act", "verify", "before"]), "ms": rng.randint(0, 100)}
     c["rng"] = rng  # draws the lazy phase's actions as it goes
+    c["private_dontneed"] = set()
     return c
 
 
@@ -287,6 +303,10 @@ def draw_actions(rng, c, idx, live_n):
         if shared:
             ops.append(("x", 1.5))
         op = rng.choices([o for o, _ in ops], [w for _, w in ops])[0]
+        if not shared and op in "dD":
+            c["private_dontneed"].add(r)
+        if op == "m" and r in c["private_dontneed"] and not KNOWN_ISSUES:
+            op = "w"  # the known issue of upstream lazy-pages (KNOWN_ISSUES)
         toks.append(f"m:{r}" if op == "m" else f"{op}:{r}:{rng.randint(1, 8)}")
     if live_n < MAX_LIVE and rng.random() < 0.2:
         toks.insert(rng.randrange(len(toks) + 1), "f")
@@ -452,10 +472,11 @@ class Cycle:
             for idx in acts:
                 if idx in acks:
                     continue
+                gone = exited(self.live[idx])  # before the ack: a task writes it, then exits
                 a = read(os.path.join(self.w, f"ack.{self.seq}.{idx}"), None)
                 if a is not None:
                     acks[idx] = a.strip()
-                elif exited(self.live[idx]):
+                elif gone:
                     acks[idx] = None
             return len(acks) == len(acts)
 
