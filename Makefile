@@ -78,6 +78,10 @@ soak: deps criu
 	@$(MAKE) --no-print-directory build
 	@tests/soak/soak.py
 
+sanitize: deps criu
+	@$(MAKE) --no-print-directory build sanitize-build
+	@tests/soak/sanitize.py
+
 bench-later: deps criu
 	@$(MAKE) --no-print-directory build
 	@tests/bench.sh
@@ -92,4 +96,4 @@ format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf $(BUILD)/plugin $(BUILD)/kernel $(BUILD)/images $(BUILD)/tests $(BIN)
+	rm -rf $(BUILD)/plugin $(BUILD)/kernel $(BUILD)/images $(BUILD)/tests $(BIN) $(BUILD)/asan $(BUILD)/lib-asan

@@ -15,8 +15,8 @@ PKGS=(
 	iproute2 kmod util-linux procps
 	# lazyshm itself: digests, unit tests, fuzzing
 	libxxhash-dev libcmocka-dev clang libclang-rt-14-dev
-	# tests and benchmarks
-	jq gnuplot-nox psmisc python3
+	# tests and benchmarks; make sanitize runs lazyshm-img under valgrind
+	jq gnuplot-nox psmisc python3 valgrind
 	# real-application tests (tests/integration/10x-app-*): QEMU with a busybox
 	# initramfs (the guest kernel is extracted from linux-image-amd64 by the
 	# test, never installed), PostgreSQL
