@@ -494,7 +494,9 @@ class Cycle:
     def apply_acks(self, acks, what):
         for idx, a in sorted(acks.items()):
             if a is None:
-                raise CycleFail(f"{what}: task {idx} (pid {self.live[idx]}) died without answering")
+                errs = [l for l in read(os.path.join(self.w, "lazy.log")).splitlines() if "Error" in l]
+                raise CycleFail(f"{what}: task {idx} (pid {self.live[idx]}) died without answering"
+                                + (f"; lazy.log: {errs[0]}" if errs else ""))
             if a.startswith("FAIL"):
                 raise CycleFail(f"{what}: task {idx}: {a}")
             m = re.search(r" forked (\d+) (\d+)", a)
@@ -801,7 +803,8 @@ class Soak:
             self.failed += 1
             self.failures.append((num, err))
             log(f"cycle {num} FAIL ({dt:.1f} s) {what}: {err} [SOAK_SEED={self.seed} cycle {num}; "
-                f"replay: SOAK_SEED={self.seed} SOAK_FIRST={num} SOAK_CYCLES=1 make soak; kept {cy.w}]")
+                f"replay: {'SOAK_KNOWN_ISSUES=1 ' if KNOWN_ISSUES else ''}SOAK_SEED={self.seed} SOAK_FIRST={num} "
+                f"SOAK_CYCLES=1 make soak; kept {cy.w}]")
         else:
             self.passed += 1
             log(f"cycle {num} ok ({dt:.1f} s) {what}" + ("; " + "; ".join(cy.notes) if cy.notes else ""))
