@@ -23,7 +23,7 @@ SAN_LZIMG_OBJS	:= $(patsubst images/%.c,$(SAN_DIR)/images/%.o,$(LZIMG_SRCS)) \
 		   $(SAN_DIR)/images/lazyshm.pb-c.o \
 		   $(patsubst %,$(SAN_DIR)/images/criu-%.pb-c.o,$(LZIMG_CRIU_PB))
 
-$(SAN_DIR)/plugin/%.o: plugin/%.c $(wildcard plugin/*.h) $(PLUGIN_DEPS) | $(CRIU)
+$(SAN_DIR)/plugin/%.o: plugin/%.c $(PLUGIN_HDRS) $(wildcard plugin/*.h) $(PLUGIN_DEPS) | $(CRIU)
 	@mkdir -p $(dir $@)
 	$(SAN_CC) $(PLUGIN_CFLAGS) $(SAN_FLAGS) -c $< -o $@
 $(SAN_DIR)/images/%.o: images/%.c $(LZIMG_HDRS) | $(CRIU)
