@@ -583,8 +583,9 @@ class Cycle:
             raise CycleFail("the lazy-pages daemon did not finish in 90 s")
         llog = read(os.path.join(self.w, "lazy.log"))
         if self.deferred and "every lazily restored page is populated" not in llog:
+            errs = [l for l in llog.splitlines() if "Error" in l][:2]
             raise CycleFail("the daemon did not reach full residency: "
-                            + " | ".join(l for l in llog.splitlines() if "Error" in l or "lazyshm" in l)[-400:])
+                            + (" | ".join(errs) if errs else "no error in lazy.log"))
         if self.deferred and not os.path.exists(os.path.join(self.w, "lazyshm-stats.json")):
             raise CycleFail("no lazyshm-stats.json")
         self.stats()
