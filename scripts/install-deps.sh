@@ -25,6 +25,8 @@ PKGS=(
 	# CRIU calls iptables-save for a container's network namespace; the
 	# containers' rootfs is busybox (busybox-static, above)
 	runc podman iptables
+	# migration tests (110-117): throwaway TLS certificates
+	openssl
 )
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -41,7 +41,10 @@ CTINIT=$BUILD/tests/static/ctinit
 rm_require() {
 	lz_require_root
 	lz_require_criu
-	command -v ip >/dev/null || lz_skip "no ip (iproute2)"
+	local c
+	for c in ip tc ss; do
+		command -v $c >/dev/null || lz_skip "no $c (iproute2)"
+	done
 	command -v nsenter >/dev/null || lz_skip "no nsenter (util-linux)"
 	[ -x "$CTINIT" ] || lz_fail "ctinit not built at $CTINIT (make build)"
 	"$CRIU" check --feature uffd-noncoop >/dev/null 2>&1 || lz_skip "no non-cooperative userfaultfd (criu check --feature uffd-noncoop)"
@@ -366,4 +369,71 @@ rm_results_sound() {
 		read -r st _ <"$f"
 		[ "$st" = OK ] || lz_fail "a task ran on memory that was not restored: $(head -1 "$f")"
 	done
+}
+
+# ---- runc on both hosts (116, 117; source tests/lib/container.sh too) ----
+# The container.sh globals (CT_ID, CT_STATE, CT_BUNDLE, CT_IMG, CT_WORK,
+# CT_CG) name the source's container until rc_to_destination switches
+# them to the destination's; runc runs in the namespace CT_NETNS.
+
+# rc_init: after ct_require, rm_require, rm_setup, ct_init: runc in the
+# source namespace, the source container cleaned up at exit as well
+rc_init() {
+	CT_NETNS=$RM_NS_SRC
+	ct_runc() {
+		env "${CT_ENV[@]}" nsenter --net="/run/netns/$CT_NETNS" \
+			runc --root "$CT_STATE" --criu "$CRIU" --log "$CT_W/runc.log" "$@"
+	}
+	lz_on_exit "CT_ID=$CT_ID CT_CG=$CT_CG CT_STATE=$CT_STATE CT_NETNS=$RM_NS_SRC ct_cleanup"
+	RC_SRC_IMG=$CT_IMG RC_SRC_WORK=$CT_WORK
+}
+
+# rc_checkpoint: `runc checkpoint --lazy-pages --page-server --status-fd`
+# of the source container, in the background (its exit status in
+# CT_W/checkpoint.rc once it ends); returns once the page server is ready
+rc_checkpoint() {
+	mkfifo "$CT_W/lazy-fifo" || lz_fail "mkfifo failed"
+	# held open read-write here, so that runc's write-only descriptor
+	# opens without blocking
+	exec 8<>"$CT_W/lazy-fifo"
+	(
+		# runc 1.1.5 takes a write-only descriptor (runc's bats test
+		# passes a path, which 1.1.5 refuses)
+		ct_runc checkpoint --lazy-pages --page-server "$RM_SRC_ADDR:$RM_PORT" --status-fd 7 \
+			--image-path "$RC_SRC_IMG" --work-path "$RC_SRC_WORK" "$CT_ID" </dev/null \
+			>"$CT_W/checkpoint.out" 2>&1 7>"$CT_W/lazy-fifo" 8<&-
+		echo $? >"$CT_W/checkpoint.rc"
+	) &
+	lz_track_pid $!
+	[ "$(timeout 60 head -c1 <&8 | od -An -tx1 | tr -d ' ')" = 00 ] ||
+		lz_fail "runc checkpoint --lazy-pages never got ready: $(ct_runc_log)"
+	exec 8<&-
+	[ -e "$CT_W/checkpoint.rc" ] && lz_fail "runc checkpoint ended early ($(cat "$CT_W/checkpoint.rc")): $(ct_runc_log)"
+	lz_log "source: runc checkpoint --lazy-pages serves pages on $RM_SRC_ADDR:$RM_PORT"
+}
+
+# rc_to_destination: copy the images, switch the globals to the
+# destination's container (its own name, runc state dir, bundle copy and
+# cgroup: the source's exists until the transfer ends), start its daemon
+rc_to_destination() {
+	local t0
+	mkdir -p "$CT_W/dst/img" "$CT_W/dst/work" "$CT_W/dst/state"
+	t0=$(date +%s%N)
+	cp -a "$RC_SRC_IMG/." "$CT_W/dst/img/" || lz_fail "cannot copy the images"
+	lz_log "image copy: $(du -sb "$CT_W/dst/img" | cut -f1) bytes in $((($(date +%s%N) - t0) / 1000000)) ms"
+	CT_NETNS=$RM_NS_DST CT_IMG=$CT_W/dst/img CT_WORK=$CT_W/dst/work CT_STATE=$CT_W/dst/state
+	CT_ID=$CT_ID-dst CT_CG=/$CT_ID-dst
+	cp -a "$CT_BUNDLE" "$CT_W/dst/bundle" && CT_BUNDLE=$CT_W/dst/bundle || lz_fail "cannot copy the bundle"
+	ct_edit_config --arg cg "$CT_CG" '.linux.cgroupsPath = $cg'
+	rm_dst "$CRIU" lazy-pages --page-server --address "$RM_SRC_ADDR" --port "$RM_PORT" -D "$CT_IMG" \
+		-W "$CT_WORK" --libdir "$LIBDIR" -v4 -o lazy.log -d --pidfile "$CT_WORK/lazy.pid" ||
+		lz_fail "criu lazy-pages failed"
+	lz_track_pid "$(cat "$CT_WORK/lazy.pid")"
+}
+
+# rc_checkpoint_rc SECONDS: wait for runc checkpoint to end; prints its
+# exit status
+rc_checkpoint_rc() {
+	lz_wait_file "$CT_W/checkpoint.rc" "$1" || lz_fail "runc checkpoint did not end"
+	cat "$CT_W/checkpoint.rc"
 }
