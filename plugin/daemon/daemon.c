@@ -422,14 +422,8 @@ int lz_daemon_event(int pid, int uffd, int event, uint64_t a, uint64_t b, uint64
 	case UFFD_EVENT_REMOVE:
 		if (task_ready(t))
 			return -EIO;
+		/* the range stays registered (CRIU patch 0005): later faults come here */
 		ret = task_remove(t, a, b);
-		if (ret < 0)
-			return -EIO;
-		/* ours alone: keep it registered (unregistering splits the VMA) */
-		if (lz_vmas_cover(&t->ranges, a, b))
-			return task_retry(t) ? -EIO : 1;
-		/* lazy-pages unregisters it: later touches see the page cache */
-		ret = lz_task_drop(t, a, b);
 		break;
 	case UFFD_EVENT_UNMAP:
 		ret = t->loaded ? lz_task_drop(t, a, b) : 0;

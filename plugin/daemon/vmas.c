@@ -41,19 +41,6 @@ struct lz_vma *lz_vmas_find(struct lz_vmas *l, uint64_t addr)
 	return NULL;
 }
 
-bool lz_vmas_cover(struct lz_vmas *l, uint64_t start, uint64_t end)
-{
-	struct lz_vma *r;
-
-	while (start < end) {
-		r = lz_vmas_find(l, start);
-		if (!r)
-			return false;
-		start = r->end;
-	}
-	return true;
-}
-
 /* Cut [start, end) out of range @i; may split it in two */
 static int range_cut(struct lz_vmas *l, size_t i, uint64_t start, uint64_t end)
 {

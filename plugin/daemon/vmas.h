@@ -27,8 +27,6 @@ void lz_vmas_free(struct lz_vmas *l);
 void lz_vmas_clear(struct lz_vmas *l);
 int lz_vmas_add(struct lz_vmas *l, uint64_t start, uint64_t end, uint64_t off, struct lz_object *o);
 struct lz_vma *lz_vmas_find(struct lz_vmas *l, uint64_t addr);
-/* Do the ranges cover all of [start, end)? */
-bool lz_vmas_cover(struct lz_vmas *l, uint64_t start, uint64_t end);
 /* [start, end) is no longer mapped: cut it out of every range */
 int lz_vmas_drop(struct lz_vmas *l, uint64_t start, uint64_t end);
 /* [from, from+len) moved to @to (what was at @to is gone) */

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The content of an unlinked file lazyshm owns is only in lazyshm's images,
 # which are useless without their index (lazyshm-shmem.img), written once
-# CRIU's images are complete (the DUMP_FINISH hook of patch 0007). If that
+# CRIU's images are complete (the DUMP_FINISH hook of patch 0010). If that
 # write fails, the dump must fail and the tasks run on: a migration must not
 # kill a workload whose dump cannot be restored. The write is made to fail
 # by a directory in the way of the index's temporary file.

@@ -28,8 +28,6 @@ Settings (environment):
   SOAK_LAZY_PRELOAD=SO  LD_PRELOAD of `criu lazy-pages` only (sanitizers)
   SOAK_NAME=NAME        the name in log lines (default soak)
   SOAK_LIST=1           print the cycles' parameters and exit
-  SOAK_KNOWN_ISSUES=1   also draw actions that hit a known issue of upstream
-                        lazy-pages (KNOWN_ISSUES below); off by default
   SOAK_SELFTEST=0       skip the self-test (a cycle with a byte corrupted
                         after the restore, which the checker must report;
                         it counts as one passed or failed cycle)
@@ -72,15 +70,6 @@ KIND_WEIGHTS = [("anon", 3), ("memfd", 3), ("sysv", 1.5), ("huge-anon", 2), ("hu
                 ("huge-sysv", 1.5), ("private", 1.5), ("huge1g-anon", 0.3)]
 MAX_LIVE = 6
 
-# SOAK_KNOWN_ISSUES=1 also draws what hits a known issue of upstream CRIU
-# lazy-pages, which the soak otherwise steers clear of: an mremap of private
-# memory after an MADV_DONTNEED of part of it during the lazy phase. On the
-# REMOVE event lazy-pages unregisters the range (criu/uffd.c handle_remove),
-# which splits the VMA: the task's later mremap of the whole region fails
-# with EFAULT; or, when the mremap came first (madvise returns once the event
-# is read, not handled), UFFDIO_UNREGISTER fails with EINVAL at the old
-# address and lazy-pages gives up (the tree is killed).
-KNOWN_ISSUES = os.environ.get("SOAK_KNOWN_ISSUES", "") == "1"
 
 
 def log(msg):
@@ -280,7 +269,6 @@ def gen_cycle(seed, num, maxp, maxh, kill_pct):
             regions.append([rng.choice(["anon", "memfd"]), K4 * min(16384, 2 * max(maxp, 4096)), 0])
         c["kill"] = {"round": 0, "at": rng.choice(["act", "verify", "before"]), "ms": rng.randint(0, 100)}
     c["rng"] = rng  # draws the lazy phase's actions as it goes
-    c["private_dontneed"] = set()
     return c
 
 
@@ -303,10 +291,6 @@ def draw_actions(rng, c, idx, live_n):
         if shared:
             ops.append(("x", 1.5))
         op = rng.choices([o for o, _ in ops], [w for _, w in ops])[0]
-        if not shared and op in "dD":
-            c["private_dontneed"].add(r)
-        if op == "m" and r in c["private_dontneed"] and not KNOWN_ISSUES:
-            op = "w"  # the known issue of upstream lazy-pages (KNOWN_ISSUES)
         toks.append(f"m:{r}" if op == "m" else f"{op}:{r}:{rng.randint(1, 8)}")
     if live_n < MAX_LIVE and rng.random() < 0.2:
         toks.insert(rng.randrange(len(toks) + 1), "f")
@@ -804,7 +788,7 @@ class Soak:
             self.failed += 1
             self.failures.append((num, err))
             log(f"cycle {num} FAIL ({dt:.1f} s) {what}: {err} [SOAK_SEED={self.seed} cycle {num}; "
-                f"replay: {'SOAK_KNOWN_ISSUES=1 ' if KNOWN_ISSUES else ''}SOAK_SEED={self.seed} SOAK_FIRST={num} "
+                f"replay: SOAK_SEED={self.seed} SOAK_FIRST={num} "
                 f"SOAK_CYCLES=1 make soak; kept {cy.w}]")
         else:
             self.passed += 1

@@ -85,22 +85,6 @@ static void test_add_find(void **state)
 	assert_null(l.r);
 }
 
-static void test_cover(void **state)
-{
-	struct lz_vmas l;
-
-	three(&l);
-	assert_true(lz_vmas_cover(&l, K(1), K(5)));
-	assert_true(lz_vmas_cover(&l, K(2), K(3)));
-	assert_true(lz_vmas_cover(&l, K(8), K(12))); /* two adjacent ranges */
-	assert_true(lz_vmas_cover(&l, K(9), K(11)));
-	assert_false(lz_vmas_cover(&l, K(4), K(9))); /* the gap [5, 8) */
-	assert_false(lz_vmas_cover(&l, K(11), K(13)));
-	assert_false(lz_vmas_cover(&l, 0, K(2)));
-	assert_true(lz_vmas_cover(&l, K(3), K(3))); /* nothing to cover */
-	lz_vmas_free(&l);
-}
-
 static void test_drop_start(void **state)
 {
 	const struct lz_vma want[] = { { K(2), K(5), K(1), A }, { K(8), K(10), K(16), B }, { K(10), K(12), 0, C } };
@@ -255,7 +239,6 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_add_find),
-		cmocka_unit_test(test_cover),
 		cmocka_unit_test(test_drop_start),
 		cmocka_unit_test(test_drop_end),
 		cmocka_unit_test(test_drop_middle),

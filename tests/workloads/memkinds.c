@@ -1209,6 +1209,9 @@ static int range_dontneed(const struct action *a, char *p, size_t len, int read_
 		return -1;
 	if (madvise(p, len, MADV_DONTNEED))
 		return act_err(err, elen, a, "madvise(MADV_DONTNEED)");
+	/* private memory reads zeros after it; shared memory keeps its content */
+	if (!is_shared(a->r) && add_span(a, SPAN_ZERO, err, elen))
+		return -1;
 	return check_range(a, err, elen);
 }
 
