@@ -335,9 +335,18 @@ static int task_fork(struct lz_task *parent, int child_uffd)
 {
 	struct lz_task *t;
 
-	/* the parent waits in fork() until this event is read: its maps are the child's */
-	if (parent->pidfd >= 0 ? lz_task_load(parent, &D.objs) : task_ready(parent))
+	/*
+	 * The child's ranges are the parent's as the events read so far left
+	 * them, not its mappings now: the kernel lets the parent go on once
+	 * this event is read (it may have exited, or moved a mapping whose
+	 * REMAP event comes next). A parent never loaded is loaded now.
+	 */
+	if (task_ready(parent)) {
+		pr_err("task %d forked, and its mappings cannot be read (%s): its child's faults could not be "
+		       "told apart\n",
+		       parent->pid, strerror(errno));
 		return -1;
+	}
 	t = lz_task_new(parent->pid, -1, child_uffd);
 	if (!t)
 		return -1;
@@ -577,6 +586,25 @@ static void end_with_tree(void)
 		"serve\n");
 }
 
+/*
+ * The restore has finished: every task has its final mappings. Read those
+ * of the tasks not read yet, so that a fork is not the first time (a
+ * parent that forks may exit before its FORK event is handled).
+ */
+static int load_restored(void)
+{
+	struct lz_task *t;
+
+	for (t = D.tasks; t; t = t->next) {
+		if (t->gone || t->loaded || t->pidfd < 0 || !lz_task_load(t, &D.objs))
+			continue;
+		if (errno != ESRCH)
+			return -1;
+		t->gone = true; /* exited: its exit event follows */
+	}
+	return 0;
+}
+
 /* CONTINUEs refused with EAGAIN: the mm has settled when its event was
  * read and its author ran, which may be after the event's own retry */
 static int retry_pending(void)
@@ -602,6 +630,8 @@ int lz_daemon_idle(int restored)
 		return 0;
 	}
 	if (!D.restored) {
+		if (load_restored())
+			return -EIO;
 		D.restored = true;
 		D.stats->t_restored = lz_now_ns();
 		if (lz_prefetch_start(&D.pf, &D.objs, D.fill_threads, D.fill_delay_ms))
