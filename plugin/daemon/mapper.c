@@ -65,6 +65,12 @@ static int map_error(struct lz_task *t, const char *op, uint64_t addr)
 	case EEXIST:
 	case EFAULT:
 		return 1; /* mapped already, or gone from the page cache: the task faults */
+	case ENOMEM:
+		/* without lazyshm the task would get SIGBUS; here the tree stops */
+		pr_err("task %d: %s at %#" PRIx64 ": no memory for the page (for huge pages: no free one in the "
+		       "pool, see nr_hugepages): stopping\n",
+		       t->pid, op, addr);
+		return -1;
 	}
 	pr_perror("task %d: %s at %#" PRIx64, t->pid, op, addr);
 	return -1;
