@@ -136,24 +136,36 @@ CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__RESTORE_REG_FILE, lazyshm_plugin_restore
 
 static int lazyshm_plugin_lazy_pages_task(int pid, int pidfd, int uffd)
 {
-	return lz_daemon_task(pid, pidfd, uffd);
+	int ret = lz_daemon_task(pid, pidfd, uffd);
+
+	lz_daemon_returns();
+	return ret;
 }
 CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__LAZY_PAGES_TASK, lazyshm_plugin_lazy_pages_task)
 
 static int lazyshm_plugin_lazy_pages_fault(int pid, int uffd, uint64_t address, uint64_t flags)
 {
-	return lz_daemon_fault(pid, uffd, address, flags);
+	int ret = lz_daemon_fault(pid, uffd, address, flags);
+
+	lz_daemon_returns();
+	return ret;
 }
 CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__LAZY_PAGES_FAULT, lazyshm_plugin_lazy_pages_fault)
 
 static int lazyshm_plugin_lazy_pages_event(int pid, int uffd, int event, uint64_t a, uint64_t b, uint64_t c)
 {
-	return lz_daemon_event(pid, uffd, event, a, b, c);
+	int ret = lz_daemon_event(pid, uffd, event, a, b, c);
+
+	lz_daemon_returns();
+	return ret;
 }
 CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__LAZY_PAGES_EVENT, lazyshm_plugin_lazy_pages_event)
 
 static int lazyshm_plugin_lazy_pages_idle(int restored)
 {
-	return lz_daemon_idle(restored);
+	int ret = lz_daemon_idle(restored);
+
+	lz_daemon_returns();
+	return ret;
 }
 CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__LAZY_PAGES_IDLE, lazyshm_plugin_lazy_pages_idle)

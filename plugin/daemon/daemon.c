@@ -303,6 +303,12 @@ static int decline_fault(struct lz_task *t, uint64_t address, uint64_t flags)
 	return -EFAULT;
 }
 
+void lz_daemon_returns(void)
+{
+	if (D.active)
+		lz_objects_settled(&D.objs);
+}
+
 int lz_daemon_fault(int pid, int uffd, uint64_t address, uint64_t flags)
 {
 	uint64_t t0 = lz_now_ns(), page;

@@ -13,5 +13,7 @@ int lz_daemon_task(int pid, int pidfd, int uffd);
 int lz_daemon_fault(int pid, int uffd, uint64_t address, uint64_t flags);
 int lz_daemon_event(int pid, int uffd, int event, uint64_t a, uint64_t b, uint64_t c);
 int lz_daemon_idle(int restored);
+/* After each of the hooks above: lazy-pages reads its next message */
+void lz_daemon_returns(void);
 
 #endif /* __LAZYSHM_DAEMON_H__ */

@@ -95,6 +95,7 @@ void lz_objects_fini(struct lz_objects *t)
 	for (i = 0; i < t->nr; i++)
 		object_free(t->objs[i]);
 	free(t->objs);
+	free(t->recent);
 	if (t->img)
 		lzimg_free(t->img);
 	lz_fill_fini(t);

@@ -87,6 +87,12 @@ struct lz_object {
 	uint64_t zero_filled; /* zero pages given to tasks that touched holes */
 };
 
+/* A run of pages one fill wrote */
+struct lz_filled {
+	struct lz_object *obj;
+	uint64_t first, n;
+};
+
 struct lz_objects {
 	pthread_mutex_t lock;	    /* guards adding objects; they are never removed */
 	pthread_mutex_t state_lock; /* page states and fill counters */
@@ -99,6 +105,14 @@ struct lz_objects {
 	int fill_uffd;				   /* the daemon's own, for UFFDIO_COPY into second mappings */
 	uint64_t ns_copy, ns_digest, bytes_copied; /* fill stages, all threads (atomic) */
 	uint64_t ns_wait;			   /* faults waiting for a page another thread fills (state lock) */
+	/*
+	 * The runs filled since the main thread last returned to lazy-pages
+	 * (state lock): the REMOVE event lazy-pages reads next may come from a
+	 * hole the application punched before one of them was written.
+	 */
+	struct lz_filled *recent;
+	size_t nr_recent, cap_recent;
+	bool recent_lost; /* no memory to note one: every FILLED page is suspect */
 };
 
 /* What the restore says of an object it hands over */
@@ -114,6 +128,9 @@ struct lz_object_desc {
 #define LZ_OBJ_FD_REACHABLE 1
 
 int lz_objects_init(struct lz_objects *t, int imgdir, bool validate);
+/* The main thread returns to lazy-pages: what was filled until now came before
+ * any event it reads next (pages.c) */
+void lz_objects_settled(struct lz_objects *t);
 void lz_objects_fini(struct lz_objects *t);
 /* Take object @fd (also on failure): 0, or -1 with @err (a second object
  * with the same shmid is refused) */

@@ -10,6 +10,7 @@
 #include <inttypes.h>
 #include <linux/falloc.h>
 #include <pthread.h>
+#include <stdlib.h>
 
 #include "fill.h"
 #include "log.h"
@@ -73,6 +74,31 @@ static int drop_written(struct lz_object *o, uint64_t i, bool written)
 	return -1;
 }
 
+/* Under the state lock: a run just written */
+static void note_recent(struct lz_objects *t, struct lz_object *o, uint64_t first, uint64_t n)
+{
+	if (t->nr_recent == t->cap_recent) {
+		size_t cap = t->cap_recent ? t->cap_recent * 2 : 16;
+		struct lz_filled *r = realloc(t->recent, cap * sizeof(*r));
+
+		if (!r) {
+			t->recent_lost = true;
+			return;
+		}
+		t->recent = r;
+		t->cap_recent = cap;
+	}
+	t->recent[t->nr_recent++] = (struct lz_filled){ .obj = o, .first = first, .n = n };
+}
+
+void lz_objects_settled(struct lz_objects *t)
+{
+	pthread_mutex_lock(&t->state_lock);
+	t->nr_recent = 0;
+	t->recent_lost = false;
+	pthread_mutex_unlock(&t->state_lock);
+}
+
 /* Under the state lock: the claimed run is written (ok) or given back */
 static int finish_run(struct lz_objects *t, struct lz_object *o, uint64_t first, uint64_t n, bool ok, bool fault)
 {
@@ -93,6 +119,9 @@ static int finish_run(struct lz_objects *t, struct lz_object *o, uint64_t first,
 		else
 			o->filled_prefetch++;
 	}
+	/* a fault's fill is the main thread's, done before it returns */
+	if (ok && !fault)
+		note_recent(t, o, first, n);
 	pthread_cond_broadcast(&t->state_cond);
 	return ret;
 }
@@ -184,9 +213,64 @@ int lz_object_fill_claimed(struct lz_objects *t, struct lz_object *o, uint64_t f
 	return ret;
 }
 
+/* Under the state lock: FILLED page @i was written after its hole was punched */
+static int drop_filled(struct lz_object *o, uint64_t i)
+{
+	uint64_t off = i * o->psz, len = o->psz;
+
+	if (off + len > o->size)
+		len = o->size - off;
+	if (fallocate(o->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len)) {
+		pr_perror("cannot drop page %" PRIu64 " of %s %#" PRIx64 " again", i, lz_obj_kind(o), o->shmid);
+		return -1;
+	}
+	lz_page_set(o, i, LZ_PAGE_REMOVED);
+	o->removed++;
+	pr_debug("page %" PRIu64 " of %s %#" PRIx64 " filled while its removal was on its way: dropped again\n", i,
+		 lz_obj_kind(o), o->shmid);
+	return 0;
+}
+
+/*
+ * Under the state lock. The application punches its hole only once
+ * lazy-pages has read the REMOVE event (madvise_remove()), so a page of
+ * [first, end) filled by another thread since the main thread last returned
+ * to lazy-pages may have been written after the punch: drop it again. (For
+ * a MADV_DONTNEED taken for a removal, that page then reads zeros, as the
+ * unfilled ones do.)
+ */
+static int drop_recent(struct lz_objects *t, struct lz_object *o, uint64_t first, uint64_t end)
+{
+	uint64_t i, lo, hi;
+	size_t k;
+
+	if (t->recent_lost) {
+		pr_warn("%s %#" PRIx64 ": the fills since the last event are not known: every filled page of the "
+			"removed range is dropped\n",
+			lz_obj_kind(o), o->shmid);
+		for (i = first; i < end; i++)
+			if (o->state[i] == LZ_PAGE_FILLED && drop_filled(o, i))
+				return -1;
+		return 0;
+	}
+	for (k = 0; k < t->nr_recent; k++) {
+		struct lz_filled *r = &t->recent[k];
+
+		if (r->obj != o)
+			continue;
+		lo = r->first > first ? r->first : first;
+		hi = r->first + r->n < end ? r->first + r->n : end;
+		for (i = lo; i < hi; i++)
+			if (o->state[i] == LZ_PAGE_FILLED && drop_filled(o, i))
+				return -1;
+	}
+	return 0;
+}
+
 int lz_object_remove(struct lz_objects *t, struct lz_object *o, uint64_t first, uint64_t n)
 {
 	uint64_t i, end = first + n < o->nr_pages ? first + n : o->nr_pages;
+	int ret;
 
 	pthread_mutex_lock(&t->state_lock);
 	for (i = first; i < end; i++) {
@@ -202,6 +286,7 @@ int lz_object_remove(struct lz_objects *t, struct lz_object *o, uint64_t first, 
 	}
 	/* the writers drop them; later faults must find them REMOVED */
 	wait_filling(t, o, first, end);
+	ret = drop_recent(t, o, first, end);
 	pthread_mutex_unlock(&t->state_lock);
-	return 0;
+	return ret;
 }

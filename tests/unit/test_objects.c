@@ -445,6 +445,34 @@ static void test_remove(void **state)
 	assert_int_equal(f->o->nr_done, NR_HOLES + 5);
 }
 
+/*
+ * A page the prefetch thread wrote since the main thread last returned to
+ * lazy-pages may have landed in a hole the application punched before the
+ * REMOVE event came: the removal drops it again. What was there before the
+ * main thread returned (lz_objects_settled) is the application's.
+ */
+static void test_remove_after_recent_fill(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t first, n;
+
+	n = lz_object_claim(&f->t, f->o, 0, 2, &first);
+	assert_int_equal(n, 2);
+	assert_int_equal(lz_object_fill_claimed(&f->t, f->o, first, n, f->t.filler), 0);
+	lz_objects_settled(&f->t);
+	n = lz_object_claim(&f->t, f->o, 2, 2, &first);
+	assert_int_equal(n, 2);
+	assert_int_equal(lz_object_fill_claimed(&f->t, f->o, first, n, f->t.filler), 0);
+	assert_int_equal(nr_allocated(f), 4);
+	assert_int_equal(lz_object_remove(&f->t, f->o, 0, 4), 0);
+	expect_states(f->o, 0, 2, LZ_PAGE_FILLED);
+	expect_states(f->o, 2, 2, LZ_PAGE_REMOVED);
+	assert_int_equal(nr_allocated(f), 2);
+	assert_int_equal(f->o->removed, 2);
+	assert_int_equal(f->o->nr_done, NR_HOLES + 4);
+	expect_content(f, SHMID, 0, PG);
+}
+
 struct bg {
 	pthread_t th;
 	struct fixture *f;
@@ -649,6 +677,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_add, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fill_fault, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_claim, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_remove_after_recent_fill, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_remove, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_filling_removed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fill_waits, setup, teardown),
