@@ -37,6 +37,7 @@ _pg_dsm_names() {
 _pg_rm_dsm() { [ -f "$1" ] && xargs -r rm -f <"$1"; }
 
 # lz_pg_require: root, CRIU, the packages, lazy shmem; PG_HUGE=on|off
+# (on when the hugepages can be reserved, unless LZ_PG_HUGE=off)
 lz_pg_require() {
 	lz_require_root
 	lz_require_criu
@@ -45,7 +46,9 @@ lz_pg_require() {
 	id postgres >/dev/null 2>&1 || lz_skip "no user postgres"
 	"$CRIU" check --feature lazy_shmem >/dev/null 2>&1 || lz_skip "no minor faults on shmem/hugetlbfs here"
 	PG_HUGE=off
-	if lz_reserve_hugepages $((LZ_PG_SB_MB / 2 + 16)) 2M; then
+	if [ "${LZ_PG_HUGE:-}" = off ]; then
+		lz_log "huge_pages=off (LZ_PG_HUGE): shmem main segment"
+	elif lz_reserve_hugepages $((LZ_PG_SB_MB / 2 + 16)) 2M; then
 		PG_HUGE=on
 	else
 		lz_log "cannot reserve hugepages for shared_buffers: huge_pages=off (shmem main segment)"
