@@ -3,8 +3,8 @@
 # shared_buffers (hugetlb main segment when hugepages can be had) is dumped,
 # restored eagerly, then lazily from the same images; each time the table
 # reads back identically and writes work. After the lazy restore the memory
-# the server's objects take (Shmem + hugepages) must not exceed the eager
-# restore's by more than 32 MiB + 25%.
+# the server's shared objects have allocated (lz_app_objects_kb) must not
+# exceed the eager restore's by more than 2 MiB + 2%.
 . "$(dirname "$0")/../lib/app-postgres.sh"
 
 lz_app_timeout 240
@@ -31,9 +31,9 @@ lz_pg_no_crash lazy
 lz_log "lazy stats: $(lz_stats "$W" '[.objects[] | {kind, pages, filled_fault, filled_prefetch, removed}]' | jq -c .)"
 lz_app_keep_logs "$W" lazy
 lz_app_metrics "postgres-huge_pages_$PG_HUGE"
-e=$((eager_shmem + 2048 * eager_huge)) l=$((lazy_shmem + 2048 * lazy_huge))
-lz_log "memory of shared objects after the restore: eager $e kB, lazy $l kB"
-[ "$l" -le $((e + 32768 + e / 4)) ] ||
+e=$eager_obj l=$lazy_obj
+lz_log "memory the server's shared objects allocated after the restore: eager $e kB, lazy $l kB"
+[ "$l" -le $((e + 2048 + e / 50)) ] ||
 	lz_fail "after the lazy restore the server's shared memory takes $l kB, after the eager one $e kB"
 lz_app_stop_tree "$W" || lz_fail "the lazily restored server does not exit"
 lz_log "PASS: postgres restored eagerly and lazily; the table read back identically, writes worked"

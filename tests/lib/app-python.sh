@@ -119,8 +119,9 @@ lz_python_test() {
 	root=$(cat "$W/restored.pid")
 	lz_lazy_done "$W" || lz_fail "the lazy-pages daemon did not finish cleanly"
 	lz_app_stats "$W"
-	lz_python_verify "$W" lazy-2 "$root" || lz_fail "pyshm's check after the daemon detached failed"
+	# at full residency, after one check, as after the eager restore
 	lz_app_mem "$root" lazy
+	lz_python_verify "$W" lazy-2 "$root" || lz_fail "pyshm's check after the daemon detached failed"
 	lz_log "lazy stats: $(lz_stats "$W" '[.objects[] | {kind, pages, filled_fault, filled_prefetch, removed}]' | jq -c .)"
 	# the anonymous MAP_SHARED buffer is lazy in every case (CRIU hands it
 	# to the plugin as a memfd: it restores shared anon memory from one)

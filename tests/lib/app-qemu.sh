@@ -259,8 +259,9 @@ lz_qemu_test() {
 	_qemu_restore "$W" lazy lazy "$be" 2
 	lz_lazy_done "$W" || lz_fail "the lazy-pages daemon did not finish cleanly"
 	lz_app_stats "$W"
-	lz_qemu_check "$W" 3 || lz_fail "the guest's check after the daemon detached failed"
+	# at full residency, after one check, as after the eager restore
 	lz_app_mem "$(cat "$W/restored.pid")" lazy
+	lz_qemu_check "$W" 3 || lz_fail "the guest's check after the daemon detached failed"
 	if [ "$optin" = fd-lazy ]; then
 		_qemu_expect_ram "$W" "$be" deferred
 		[ "$(lz_stats_kind "$W" "$kind")" = 1 ] ||

@@ -73,9 +73,24 @@ lz_app_mem_base() {
 	_LZ_HUGE0=$(($(_lz_meminfo HugePages_Total) - $(_lz_meminfo HugePages_Free)))
 }
 
-# lz_app_mem ROOT PREFIX: set PREFIX_rss/_pss (kB, the tree of ROOT),
+# lz_app_objects_kb ROOT: KiB of memory the shared objects that the tree
+# of ROOT maps have allocated (st_blocks through /proc/PID/map_files, each
+# object once): unlike Shmem and the hugepage counts, blind to the memory
+# of other processes on the machine
+lz_app_objects_kb() {
+	local p r perm
+	for p in "$1" $(lz_descendants "$1"); do
+		while read -r r perm _; do
+			[ "${perm:3:1}" = s ] || continue
+			stat -L -c '%d:%i %b %B' "/proc/$p/map_files/$r" 2>/dev/null
+		done <"/proc/$p/maps"
+	done | sort -u -k1,1 | awk '{ s += $2 * $3 / 1024 } END { printf "%d\n", s }'
+}
+
+# lz_app_mem ROOT PREFIX: set PREFIX_rss/_pss (kB, the tree of ROOT;
+# hugetlb mappings are in neither), PREFIX_obj (kB, lz_app_objects_kb),
 # PREFIX_shmem (kB, Shmem growth since lz_app_mem_base) and PREFIX_huge
-# (2M hugepages in use since then)
+# (2M hugepages in use since then; both count other processes too)
 lz_app_mem() {
 	local root=$1 pfx=$2 p rss=0 pss=0 r s
 	for p in "$root" $(lz_descendants "$root"); do
@@ -85,6 +100,7 @@ lz_app_mem() {
 	done
 	printf -v "${pfx}_rss" %s "$rss"
 	printf -v "${pfx}_pss" %s "$pss"
+	printf -v "${pfx}_obj" %s "$(lz_app_objects_kb "$root")"
 	printf -v "${pfx}_shmem" %s $(($(_lz_meminfo Shmem) - _LZ_SHMEM0))
 	printf -v "${pfx}_huge" %s $(($(_lz_meminfo HugePages_Total) - $(_lz_meminfo HugePages_Free) - _LZ_HUGE0))
 }
@@ -103,8 +119,9 @@ lz_app_stats() {
 lz_app_metrics() {
 	echo "METRICS app=$1 eager_ms=${LZ_EAGER_MS:-NA} lazy_ms=${LZ_LAZY_MS:-NA}" \
 		"first_answer_ms=${LZ_ANSWER_LAZY_MS:-NA} first_answer_eager_ms=${LZ_ANSWER_EAGER_MS:-NA}" \
-		"rss_kb=${lazy_rss:-NA} pss_kb=${lazy_pss:-NA} shmem_kb=${lazy_shmem:-NA} hugepages=${lazy_huge:-NA}" \
-		"eager_rss_kb=${eager_rss:-NA} eager_pss_kb=${eager_pss:-NA} eager_shmem_kb=${eager_shmem:-NA}" \
+		"rss_kb=${lazy_rss:-NA} pss_kb=${lazy_pss:-NA} obj_kb=${lazy_obj:-NA} shmem_kb=${lazy_shmem:-NA}" \
+		"hugepages=${lazy_huge:-NA} eager_rss_kb=${eager_rss:-NA} eager_pss_kb=${eager_pss:-NA}" \
+		"eager_obj_kb=${eager_obj:-NA} eager_shmem_kb=${eager_shmem:-NA}" \
 		"eager_hugepages=${eager_huge:-NA} faults=${LZ_FAULTS:-NA} filled_fault=${LZ_FILLED_FAULT:-NA}" \
 		"prefetched=${LZ_PREFETCHED:-NA} resident_ms=${LZ_RESIDENT_MS:-NA} dump_ms=${LZ_DUMP_MS:-NA}"
 }
