@@ -250,8 +250,12 @@ int lz_pagesrc_has_data(struct lz_pagesrc *src, uint64_t off, size_t len);
  * pages image and *len the bytes of data that follow contiguously there;
  * 0 for a hole of *len bytes (UINT64_MAX - off past the last data). */
 int lz_pagesrc_locate(struct lz_pagesrc *src, uint64_t off, uint64_t *file_off, uint64_t *len);
-/* The pages image itself (read-only), e.g. to map it; -1 if none. */
+/* The pages image itself (read-only), e.g. to map it; -1 if none, or if
+ * the data is in several (an incremental dump's chain of parent images):
+ * then *file_off of lz_pagesrc_locate() is of no use, read with
+ * lz_pagesrc_read(). */
 int lz_pagesrc_pages_fd(const struct lz_pagesrc *src);
+int lz_pagesrc_chained(const struct lz_pagesrc *src);
 /* First data range at or after off: 1 and [*start, *end), or 0 if none. */
 int lz_pagesrc_next_data(struct lz_pagesrc *src, uint64_t off, uint64_t *start, uint64_t *end);
 /* Bytes covered by data in the image, and the end of the last data run. */

@@ -5,12 +5,19 @@
  * the object) and pages-<pages_id>.img (the data of the PE_PRESENT runs, in
  * entry order). Pages not in any run are holes: zeros at restore.
  *
+ * Incremental dumps (pre-dump, --track-mem): PE_PARENT entries are pages
+ * left in the parent images, the `parent` directory link of the image
+ * directory, whose pagemap of the same object says where they are (maybe
+ * in its own parent: a chain). Each run then reads its own pages image;
+ * such a source has no single pages image (lz_pagesrc_pages_fd() is -1).
+ *
  * The whole pagemap is indexed at open; a read is a binary search plus
  * pread()s straight into the caller's buffer.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,16 +33,28 @@
 
 #define CRIU_PAGE_SIZE 4096ULL
 #define SCRATCH_SIZE   (256u << 10)
+#define MAX_CHAIN      64 /* parent links followed at most */
 
 struct pm_run {
 	uint64_t off;	   /* object offset of the first byte */
 	uint64_t end;	   /* object offset after the last byte */
 	uint64_t file_off; /* offset of the first byte in the pages image */
+	uint32_t src;	   /* 0: pages_fd, k: fds[k - 1] (a parent's) */
+};
+
+/* A range of PE_PARENT pages, resolved from the parent images at open */
+struct pm_range {
+	uint64_t off, end;
 };
 
 struct lz_pagesrc {
 	int pages_fd;
-	char pmname[256]; /* the pagemap image, or a file object's path */
+	int *fds; /* the parent images' pages images */
+	size_t nr_fds;
+	struct pm_range *parent; /* PE_PARENT ranges until resolved */
+	size_t nr_parent;
+	uint64_t own_bytes; /* of pages_fd */
+	char pmname[256];   /* the pagemap image, or a file object's path */
 	char pgname[64];
 	size_t nr;
 	size_t cap;
@@ -46,13 +65,13 @@ struct lz_pagesrc {
 	char err[LZIMG_ERRLEN];
 };
 
-static int add_run(struct lz_pagesrc *s, uint64_t off, uint64_t len, char *err, size_t errlen)
+static int add_run_at(struct lz_pagesrc *s, uint64_t off, uint64_t len, uint64_t file_off, uint32_t src, char *err,
+		      size_t errlen)
 {
-	struct pm_run *r;
+	struct pm_run *r = s->nr ? &s->runs[s->nr - 1] : NULL;
 
-	if (s->nr && s->runs[s->nr - 1].end == off &&
-	    s->runs[s->nr - 1].file_off + (s->runs[s->nr - 1].end - s->runs[s->nr - 1].off) == s->data_bytes) {
-		s->runs[s->nr - 1].end += len; /* contiguous in the object and in the file */
+	if (r && r->end == off && r->src == src && r->file_off + (r->end - r->off) == file_off) {
+		r->end += len; /* contiguous in the object and in the file */
 		s->data_bytes += len;
 		return 0;
 	}
@@ -68,8 +87,30 @@ static int add_run(struct lz_pagesrc *s, uint64_t off, uint64_t len, char *err, 
 	r = &s->runs[s->nr++];
 	r->off = off;
 	r->end = off + len;
-	r->file_off = s->data_bytes;
+	r->file_off = file_off;
+	r->src = src;
 	s->data_bytes += len;
+	return 0;
+}
+
+/* Pages of this image's pages file, densely in entry order */
+static int add_run(struct lz_pagesrc *s, uint64_t off, uint64_t len, char *err, size_t errlen)
+{
+	int ret = add_run_at(s, off, len, s->own_bytes, 0, err, errlen);
+
+	if (!ret)
+		s->own_bytes += len;
+	return ret;
+}
+
+static int add_parent(struct lz_pagesrc *s, uint64_t off, uint64_t len, char *err, size_t errlen)
+{
+	struct pm_range *r = realloc(s->parent, (s->nr_parent + 1) * sizeof(*r));
+
+	if (!r)
+		return lz_seterr(err, errlen, ENOMEM, "%s: no memory for parent ranges", s->pmname);
+	s->parent = r;
+	r[s->nr_parent++] = (struct pm_range){ .off = off, .end = off + len };
 	return 0;
 }
 
@@ -80,11 +121,7 @@ static int check_entry(struct lz_pagesrc *s, const PagemapEntry *pe, size_t i, u
 
 	if (!pe->has_flags && pe->has_in_parent && pe->in_parent)
 		flags = CRIU_PE_PARENT;
-	if (flags & CRIU_PE_PARENT)
-		return lz_seterr(err, errlen, EOPNOTSUPP,
-				 "%s: entry %zu at %#" PRIx64 ": pages are in a parent image (pre-dump/incremental dumps are not supported)",
-				 s->pmname, i, pe->vaddr);
-	if (!(flags & CRIU_PE_PRESENT))
+	if (!(flags & (CRIU_PE_PRESENT | CRIU_PE_PARENT)))
 		return lz_seterr(err, errlen, EOPNOTSUPP, "%s: entry %zu at %#" PRIx64 ": pages not in the image (flags %#x)",
 				 s->pmname, i, pe->vaddr, flags);
 	if (pe->vaddr % CRIU_PAGE_SIZE)
@@ -97,6 +134,13 @@ static int check_entry(struct lz_pagesrc *s, const PagemapEntry *pe, size_t i, u
 		return lz_seterr(err, errlen, EINVAL, "%s: entry %zu: offset %#" PRIx64 " overlaps or precedes the previous entry (ends at %#" PRIx64 ")",
 				 s->pmname, i, pe->vaddr, prev_end);
 	return 0;
+}
+
+static bool entry_in_parent(const PagemapEntry *pe)
+{
+	if (!pe->has_flags)
+		return pe->has_in_parent && pe->in_parent;
+	return (pe->flags & CRIU_PE_PARENT) && !(pe->flags & CRIU_PE_PRESENT);
 }
 
 static int parse_entries(struct lz_pagesrc *s, struct lz_cursor *cur, char *err, size_t errlen)
@@ -117,7 +161,10 @@ static int parse_entries(struct lz_pagesrc *s, struct lz_cursor *cur, char *err,
 		ret = check_entry(s, pe, i, prev_end, err, errlen);
 		if (!ret && pe->nr_pages) {
 			prev_end = pe->vaddr + (uint64_t)pe->nr_pages * CRIU_PAGE_SIZE;
-			ret = add_run(s, pe->vaddr, (uint64_t)pe->nr_pages * CRIU_PAGE_SIZE, err, errlen);
+			if (entry_in_parent(pe))
+				ret = add_parent(s, pe->vaddr, (uint64_t)pe->nr_pages * CRIU_PAGE_SIZE, err, errlen);
+			else
+				ret = add_run(s, pe->vaddr, (uint64_t)pe->nr_pages * CRIU_PAGE_SIZE, err, errlen);
 		}
 		pagemap_entry__free_unpacked(pe, NULL);
 		if (ret)
@@ -151,7 +198,7 @@ static int parse_pagemap(struct lz_pagesrc *s, const void *buf, size_t len, uint
 	return parse_entries(s, &cur, err, errlen);
 }
 
-int lz_pagesrc_parse(const void *buf, size_t len, const char *fname, struct lz_pagesrc **out, char *err, size_t errlen)
+static int parse_src(const void *buf, size_t len, const char *fname, struct lz_pagesrc **out, char *err, size_t errlen)
 {
 	struct lz_pagesrc *s;
 	uint32_t pages_id;
@@ -180,13 +227,125 @@ static int open_pages(int dirfd, struct lz_pagesrc *s, char *err, size_t errlen)
 		return lz_seterr(err, errlen, errno, "%s: can't open %s: %s", s->pmname, s->pgname, strerror(errno));
 	if (fstat(s->pages_fd, &st) < 0)
 		return lz_seterr(err, errlen, errno, "%s: can't stat: %s", s->pgname, strerror(errno));
-	if ((uint64_t)st.st_size < s->data_bytes)
+	if ((uint64_t)st.st_size < s->own_bytes)
 		return lz_seterr(err, errlen, EINVAL, "%s: truncated: %lld bytes, %s needs %llu", s->pgname,
-				 (long long)st.st_size, s->pmname, (unsigned long long)s->data_bytes);
+				 (long long)st.st_size, s->pmname, (unsigned long long)s->own_bytes);
 	return 0;
 }
 
+int lz_pagesrc_parse(const void *buf, size_t len, const char *fname, struct lz_pagesrc **out, char *err, size_t errlen)
+{
+	int ret = parse_src(buf, len, fname, out, err, errlen);
+
+	if (ret || !(*out)->nr_parent)
+		return ret;
+	lz_pagesrc_close(*out);
+	*out = NULL;
+	return lz_seterr(err, errlen, EOPNOTSUPP, "%s: pages are in parent images: open it from its directory", fname);
+}
+
+static int add_fd(struct lz_pagesrc *s, int fd)
+{
+	int *n = realloc(s->fds, (s->nr_fds + 1) * sizeof(*n));
+
+	if (!n)
+		return -ENOMEM;
+	s->fds = n;
+	s->fds[s->nr_fds++] = fd;
+	return 0;
+}
+
+/* Move the parent's pages images into @s: the src number of its src 0 */
+static int take_fds(struct lz_pagesrc *s, struct lz_pagesrc *p, uint32_t *base)
+{
+	size_t i;
+
+	*base = s->nr_fds + 1;
+	if (add_fd(s, p->pages_fd))
+		return -ENOMEM;
+	p->pages_fd = -1;
+	for (i = 0; i < p->nr_fds; i++) {
+		if (add_fd(s, p->fds[i]))
+			return -ENOMEM;
+		p->fds[i] = -1;
+	}
+	return 0;
+}
+
+static size_t find_run(const struct lz_pagesrc *s, uint64_t off);
+
+/* The parent's runs covering [r->off, r->end): all of it must be data there */
+static int take_range(struct lz_pagesrc *s, const struct lz_pagesrc *p, const struct pm_range *r, uint32_t base,
+		      char *err, size_t errlen)
+{
+	uint64_t pos = r->off, a, b;
+	size_t i;
+	int ret;
+
+	for (i = find_run(p, pos); i < p->nr && pos < r->end; i++) {
+		const struct pm_run *pr = &p->runs[i];
+
+		a = pr->off > pos ? pr->off : pos;
+		b = pr->end < r->end ? pr->end : r->end;
+		if (a != pos)
+			break;
+		ret = add_run_at(s, a, b - a, pr->file_off + (a - pr->off), base + pr->src, err, errlen);
+		if (ret)
+			return ret;
+		pos = b;
+	}
+	if (pos < r->end)
+		return lz_seterr(err, errlen, EINVAL,
+				 "%s: corrupt image chain: bytes %#" PRIx64 "-%#" PRIx64
+				 " are in the parent images, which have no data there",
+				 s->pmname, pos, r->end);
+	return 0;
+}
+
+static int cmp_run(const void *a, const void *b)
+{
+	const struct pm_run *x = a, *y = b;
+
+	return x->off < y->off ? -1 : x->off > y->off;
+}
+
+static int open_depth(int dirfd, uint64_t shmid, struct lz_pagesrc **out, int depth, char *err, size_t errlen);
+
+/* Resolve the PE_PARENT ranges of @s from dirfd's `parent` images */
+static int resolve_parent(int dirfd, struct lz_pagesrc *s, uint64_t shmid, int depth, char *err, size_t errlen)
+{
+	struct lz_pagesrc *p = NULL;
+	uint32_t base;
+	size_t i;
+	int pdir, ret;
+
+	if (!s->nr_parent)
+		return 0;
+	if (depth >= MAX_CHAIN)
+		return lz_seterr(err, errlen, ELOOP, "%s: more than %d parent images", s->pmname, MAX_CHAIN);
+	pdir = openat(dirfd, "parent", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (pdir < 0)
+		return lz_seterr(err, errlen, errno, "%s: pages are in the parent images, but there is no parent "
+						     "directory: %s",
+				 s->pmname, strerror(errno));
+	ret = open_depth(pdir, shmid, &p, depth + 1, err, errlen);
+	close(pdir);
+	if (!ret && take_fds(s, p, &base))
+		ret = lz_seterr(err, errlen, ENOMEM, "%s: no memory", s->pmname);
+	for (i = 0; !ret && i < s->nr_parent; i++)
+		ret = take_range(s, p, &s->parent[i], base, err, errlen);
+	lz_pagesrc_close(p);
+	if (!ret)
+		qsort(s->runs, s->nr, sizeof(*s->runs), cmp_run);
+	return ret;
+}
+
 int lz_pagesrc_open(int dirfd, uint64_t shmid, struct lz_pagesrc **out, char *err, size_t errlen)
+{
+	return open_depth(dirfd, shmid, out, 0, err, errlen);
+}
+
+static int open_depth(int dirfd, uint64_t shmid, struct lz_pagesrc **out, int depth, char *err, size_t errlen)
 {
 	struct lz_pagesrc *s = NULL;
 	char name[64];
@@ -198,11 +357,13 @@ int lz_pagesrc_open(int dirfd, uint64_t shmid, struct lz_pagesrc **out, char *er
 	ret = lz_read_file(dirfd, name, 1ULL << 32, &buf, &len, err, errlen);
 	if (ret)
 		return ret;
-	ret = lz_pagesrc_parse(buf, len, name, &s, err, errlen);
+	ret = parse_src(buf, len, name, &s, err, errlen);
 	free(buf);
 	if (ret)
 		return ret;
 	ret = open_pages(dirfd, s, err, errlen);
+	if (!ret)
+		ret = resolve_parent(dirfd, s, shmid, depth, err, errlen);
 	if (ret) {
 		lz_pagesrc_close(s);
 		return ret;
@@ -320,6 +481,11 @@ void lz_pagesrc_close(struct lz_pagesrc *src)
 		return;
 	if (src->pages_fd >= 0)
 		close(src->pages_fd);
+	while (src->nr_fds--)
+		if (src->fds[src->nr_fds] >= 0)
+			close(src->fds[src->nr_fds]);
+	free(src->fds);
+	free(src->parent);
 	free(src->runs);
 	free(src->scratch);
 	if (src->xxh)
@@ -358,10 +524,12 @@ static size_t find_run(const struct lz_pagesrc *s, uint64_t off)
 	return lo;
 }
 
-static int pread_all(struct lz_pagesrc *s, uint8_t *dst, size_t len, uint64_t foff)
+static int pread_all(struct lz_pagesrc *s, const struct pm_run *r, uint8_t *dst, size_t len, uint64_t foff)
 {
+	int fd = r->src ? s->fds[r->src - 1] : s->pages_fd;
+
 	while (len) {
-		ssize_t n = pread(s->pages_fd, dst, len, foff);
+		ssize_t n = pread(fd, dst, len, foff);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -400,7 +568,7 @@ int lz_pagesrc_read(struct lz_pagesrc *src, uint64_t off, void *dst, size_t len)
 		if (!len)
 			break;
 		n = r->end - off < len ? r->end - off : len;
-		ret = pread_all(src, d, n, r->file_off + (off - r->off));
+		ret = pread_all(src, r, d, n, r->file_off + (off - r->off));
 		if (ret)
 			return ret;
 		d += n, off += n, len -= n;
@@ -427,7 +595,12 @@ int lz_pagesrc_locate(struct lz_pagesrc *src, uint64_t off, uint64_t *file_off, 
 
 int lz_pagesrc_pages_fd(const struct lz_pagesrc *src)
 {
-	return src->pages_fd;
+	return src->nr_fds ? -1 : src->pages_fd; /* a chain has none of its own */
+}
+
+int lz_pagesrc_chained(const struct lz_pagesrc *src)
+{
+	return src->nr_fds > 0;
 }
 
 int lz_pagesrc_next_data(struct lz_pagesrc *src, uint64_t off, uint64_t *start, uint64_t *end)

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -274,9 +275,9 @@ static void test_damaged(void **state)
 	write_pagemap(f->dfd, 10, 10, overlap, 1, 0x12345678);
 	expect_open_fails(f, 10, -EINVAL, "bad magic 0x12345678");
 	write_pagemap(f->dfd, 10, 10, parent, 1, PM_MAGIC);
-	expect_open_fails(f, 10, -EOPNOTSUPP, "parent");
+	expect_open_fails(f, 10, -ENOENT, "parent directory");
 	write_pagemap(f->dfd, 10, 10, oldparent, 1, PM_MAGIC);
-	expect_open_fails(f, 10, -EOPNOTSUPP, "parent");
+	expect_open_fails(f, 10, -ENOENT, "parent directory");
 	write_pagemap(f->dfd, 10, 10, unaligned, 1, PM_MAGIC);
 	expect_open_fails(f, 10, -EINVAL, "not page aligned");
 	write_pagemap(f->dfd, 10, 10, lazy, 1, PM_MAGIC);
@@ -290,6 +291,58 @@ static void test_damaged(void **state)
 	/* A pagemap cut inside an entry. */
 	assert_int_equal(truncateat(f->dfd, "pagemap-shmem-10.img", 20), 0);
 	expect_open_fails(f, 10, -EINVAL, "truncated");
+}
+
+/*
+ * An incremental dump's chain: PE_PARENT pages are read from the parent
+ * directory's image of the same object (itself maybe chained), the others
+ * from this one's; a parent without the data is a corrupt chain.
+ */
+static void test_chain(void **state)
+{
+	struct fixture *f = *state;
+	const struct ent gp[] = { { 0, 6, PE_PRESENT, 0 } };
+	const struct ent par[] = { { 0x1000, 1, PE_PRESENT, 0 }, { 0x2000, 3, PE_PARENT, 0 } };
+	const struct ent child[] = { { 0, 1, PE_PRESENT, 0 }, { 0x1000, 3, PE_PARENT, 0 }, { 0x4000, 1, PE_PRESENT, 0 } };
+	const struct ent bad[] = { { 0x5000, 2, PE_PARENT, 0 } };
+	char err[LZIMG_ERRLEN] = "";
+	struct lz_pagesrc *s = NULL;
+	uint8_t b[6 * PG];
+	int pdir, gdir;
+	uint64_t i;
+
+	assert_int_equal(mkdirat(f->dfd, "p", 0700), 0);
+	assert_int_equal(mkdirat(f->dfd, "g", 0700), 0);
+	assert_int_equal(symlinkat("p", f->dfd, "parent"), 0);
+	pdir = openat(f->dfd, "p", O_RDONLY | O_DIRECTORY);
+	gdir = openat(f->dfd, "g", O_RDONLY | O_DIRECTORY);
+	assert_int_equal(symlinkat("../g", pdir, "parent"), 0);
+	write_pagemap(gdir, 20, 30, gp, 1, PM_MAGIC);
+	write_pages(gdir, 30, 6 * PG, 3);
+	write_pagemap(pdir, 20, 31, par, 2, PM_MAGIC);
+	write_pages(pdir, 31, PG, 2);
+	write_pagemap(f->dfd, 20, 32, child, 3, PM_MAGIC);
+	write_pages(f->dfd, 32, 2 * PG, 1);
+	assert_int_equal(lz_pagesrc_open(f->dfd, 20, &s, err, sizeof(err)), 0);
+	assert_int_equal(lz_pagesrc_pages_fd(s), -1);
+	assert_true(lz_pagesrc_chained(s));
+	assert_int_equal(lz_pagesrc_data_bytes(s), 5 * PG);
+	assert_int_equal(lz_pagesrc_read(s, 0, b, sizeof(b)), 0);
+	for (i = 0; i < PG; i++) {
+		assert_int_equal(b[i], pat(i, 1));		     /* this image, its page 0 */
+		assert_int_equal(b[PG + i], pat(i, 2));		     /* parent, its page 0 */
+		assert_int_equal(b[2 * PG + i], pat(2 * PG + i, 3)); /* grandparent */
+		assert_int_equal(b[3 * PG + i], pat(3 * PG + i, 3));
+		assert_int_equal(b[4 * PG + i], pat(PG + i, 1)); /* this image, its page 1 */
+		assert_int_equal(b[5 * PG + i], 0);		 /* a hole */
+	}
+	lz_pagesrc_close(s);
+	write_pagemap(f->dfd, 20, 32, bad, 1, PM_MAGIC);
+	assert_int_equal(lz_pagesrc_open(f->dfd, 20, &s, err, sizeof(err)), -EINVAL);
+	print_message("refused as expected: %s\n", err);
+	assert_non_null(strstr(err, "corrupt image chain"));
+	close(pdir);
+	close(gdir);
 }
 
 /* A short read at read time (pages image shrank after open) is an error. */
@@ -550,6 +603,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_read_random, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_has_data, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_damaged, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_chain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shrunk_after_open, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_index_and_mismatch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_index_errors, setup, teardown),
