@@ -192,23 +192,31 @@ static int in_image(struct lz_object *o, uint64_t foff, uint64_t len)
 	return -1;
 }
 
+/* The thread's buffer, of at least @len bytes */
+static int bounce(struct lz_object *o, struct lz_filler *f, uint64_t len)
+{
+	if (f->len >= len)
+		return 0;
+	if (f->bounce)
+		munmap(f->bounce, f->len);
+	f->len = 0;
+	f->bounce = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (f->bounce == MAP_FAILED) {
+		f->bounce = NULL;
+		pr_perror("no buffer for a page of %s %#" PRIx64, lz_obj_kind(o), o->shmid);
+		return -1;
+	}
+	f->len = len;
+	return 0;
+}
+
 /* A huge page whose data is not contiguous in the image, assembled in the thread's buffer */
 static const char *assemble(struct lz_object *o, uint64_t page, struct lz_filler *f)
 {
 	uint64_t off = 0, base = page * o->psz, foff, len;
 
-	if (f->len < o->psz) {
-		if (f->bounce)
-			munmap(f->bounce, f->len);
-		f->len = 0;
-		f->bounce = mmap(NULL, o->psz, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (f->bounce == MAP_FAILED) {
-			f->bounce = NULL;
-			pr_perror("no buffer for a page of %s %#" PRIx64, lz_obj_kind(o), o->shmid);
-			return NULL;
-		}
-		f->len = o->psz;
-	}
+	if (bounce(o, f, o->psz))
+		return NULL;
 	while (off < o->psz) {
 		int data = lz_pagesrc_locate(o->src, base + off, &foff, &len);
 
@@ -224,11 +232,38 @@ static const char *assemble(struct lz_object *o, uint64_t page, struct lz_filler
 	return f->bounce;
 }
 
+#define READ_CHUNK (1ULL << 20)
+
+/*
+ * An incremental dump's object: its data is in a chain of images (no single
+ * one is mapped), read through the thread's buffer, a chunk at a time.
+ */
+static int fill_read(struct lz_objects *t, struct lz_object *o, uint64_t first, uint64_t n, struct lz_filler *f)
+{
+	uint64_t per = o->psz >= READ_CHUNK ? 1 : READ_CHUNK / o->psz, k;
+
+	if (bounce(o, f, per * o->psz))
+		return -1;
+	for (; n; first += k, n -= k) {
+		k = n < per ? n : per;
+		if (lz_pagesrc_read(o->src, first * o->psz, f->bounce, k * o->psz)) {
+			pr_err("cannot read %s %#" PRIx64 " from its images: %s\n", lz_obj_kind(o), o->shmid,
+			       lz_pagesrc_error(o->src));
+			return -1;
+		}
+		if (put_pages(t, o, first, k, f->bounce))
+			return -1;
+	}
+	return 0;
+}
+
 int lz_fill_pages(struct lz_objects *t, struct lz_object *o, uint64_t first, uint64_t n, struct lz_filler *f)
 {
 	uint64_t p = first, end = first + n, foff = 0, len = 0, run;
 	const char *src;
 
+	if (!o->img && lz_pagesrc_chained(o->src))
+		return fill_read(t, o, first, n, f);
 	while (p < end) {
 		run = lz_pagesrc_locate(o->src, p * o->psz, &foff, &len) ? len / o->psz : 0;
 		if (run > end - p)
