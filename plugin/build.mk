@@ -7,10 +7,12 @@
 #   plugin/dump/             criu dump
 #   plugin/restore/          criu restore
 #   plugin/daemon/           criu lazy-pages
+#   plugin/track/            write tracking for incremental dumps; its holder
+#                            program lazyshm-trackd is plugin/track/holder/
 
 PLUGIN_DIR	:= $(BUILD)/plugin
 PLUGIN_SO	:= $(BUILD)/lib/lazyshm_plugin.so
-PLUGIN_SUBDIRS	:= common dump restore daemon
+PLUGIN_SUBDIRS	:= common dump restore daemon track
 PLUGIN_SRCS	:= $(wildcard plugin/*.c) $(foreach d,$(PLUGIN_SUBDIRS),$(wildcard plugin/$(d)/*.c))
 PLUGIN_HDRS	:= $(foreach d,$(PLUGIN_SUBDIRS),$(wildcard plugin/$(d)/*.h))
 PLUGIN_OBJS	:= $(patsubst plugin/%.c,$(PLUGIN_DIR)/%.o,$(PLUGIN_SRCS))
@@ -35,3 +37,13 @@ $(PLUGIN_SO): $(PLUGIN_OBJS) $(PLUGIN_EXTRA_OBJS)
 	@mv -f $@.tmp $@
 
 BUILD_TARGETS += $(PLUGIN_SO)
+
+# where the plugin looks for lazyshm-trackd when it is not beside it
+# (build/lib/../bin) nor named by LAZYSHM_TRACKD
+$(PLUGIN_DIR)/track/holder.o: PLUGIN_CFLAGS += -DLZ_TRACKD_DEFAULT='"$(PREFIX)/bin/lazyshm-trackd"'
+
+TRACKD	:= $(BIN)/lazyshm-trackd
+$(TRACKD): plugin/track/holder/trackd.c plugin/common/scm.c plugin/common/scm.h plugin/track/trackd-proto.h | $(BIN)
+	$(CC) $(CFLAGS) -Iplugin/common -Iplugin/track -o $@ plugin/track/holder/trackd.c plugin/common/scm.c
+
+BUILD_TARGETS += $(TRACKD)

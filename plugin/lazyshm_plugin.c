@@ -11,6 +11,8 @@
  *                                 restores the others, validated;
  *                                 files-restore.c recreates owned files
  *   daemon.c   (criu lazy-pages)  faults, events, prefetch, fail-stop
+ *   track.c    (dump, pre-dump)   write tracking of shared memory for
+ *                                 incremental dumps (plugin/track/)
  */
 #include <errno.h>
 
@@ -23,6 +25,7 @@
 #include "log.h"
 #include "presence.h"
 #include "restore.h"
+#include "track.h"
 
 #define LAZYSHM_VERSION "0.1"
 
@@ -66,6 +69,11 @@ static void lazyshm_plugin_fini(int stage, int ret)
 		lz_dump_files_fini();
 		lz_presence_fini();
 	}
+	/* a pre-dump has no DUMP_FINISH: its images are complete here */
+	if (stage == CR_PLUGIN_STAGE__PRE_DUMP)
+		lz_track_finish(ret);
+	if (stage == CR_PLUGIN_STAGE__DUMP || stage == CR_PLUGIN_STAGE__PRE_DUMP)
+		lz_track_fini();
 	if (stage == CR_PLUGIN_STAGE__LAZY_PAGES)
 		lz_daemon_fini(ret);
 	if (stage == CR_PLUGIN_STAGE__RESTORE)
@@ -103,6 +111,7 @@ static int lazyshm_plugin_dump_finish(int ret)
 		lz_dump_files_fini();
 		return 0;
 	}
+	lz_track_finish(ret);
 	if (lazyshm_dump_finish() == 0)
 		return 0;
 	if (nr_files)
@@ -124,6 +133,7 @@ CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__DUMP_RELEASED, lazyshm_plugin_dump_relea
 static int lazyshm_plugin_checkpoint_devices(int pid)
 {
 	lz_presence_task(pid);
+	lz_track_root(pid);
 	return -ENOTSUP;
 }
 CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__CHECKPOINT_DEVICES, lazyshm_plugin_checkpoint_devices)
@@ -169,3 +179,17 @@ static int lazyshm_plugin_lazy_pages_idle(int restored)
 	return ret;
 }
 CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__LAZY_PAGES_IDLE, lazyshm_plugin_lazy_pages_idle)
+
+/* A frozen task of a dump or pre-dump, parasite in: its tracked memory (track.c) */
+static int lazyshm_plugin_dump_task_mem(int pid, int flags)
+{
+	return lz_track_task(pid, flags);
+}
+CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__DUMP_TASK_MEM, lazyshm_plugin_dump_task_mem)
+
+/* A shared object with parent images: the pages written since (track.c) */
+static int lazyshm_plugin_dump_shmem_written(uint64_t shmid, uint64_t size, int kind, unsigned long *written)
+{
+	return lz_track_written(shmid, size, kind, written);
+}
+CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__DUMP_SHMEM_WRITTEN, lazyshm_plugin_dump_shmem_written)

@@ -5,7 +5,7 @@
 #
 # install copies what `make build` made:
 #   build/criu-4.1.1/criu/criu         -> DESTDIR/PREFIX/bin/criu
-#   build/bin/lazyshm-img, -kcheck     -> DESTDIR/PREFIX/bin/
+#   build/bin/lazyshm-img, -kcheck, -trackd -> DESTDIR/PREFIX/bin/
 #   build/lib/lazyshm_plugin.so        -> DESTDIR/PLUGINDIR/ (CRIU's plugin
 #                                         directory, /usr/lib/criu)
 # and lists every file it wrote (with its sha256) and every directory it
@@ -38,6 +38,7 @@ files() {
 	echo "$BUILD/criu-4.1.1/criu/criu 0755 $PREFIX/bin/criu"
 	echo "$BUILD/bin/lazyshm-img 0755 $PREFIX/bin/lazyshm-img"
 	echo "$BUILD/bin/lazyshm-kcheck 0755 $PREFIX/bin/lazyshm-kcheck"
+	echo "$BUILD/bin/lazyshm-trackd 0755 $PREFIX/bin/lazyshm-trackd"
 	echo "$BUILD/lib/lazyshm_plugin.so 0644 $PLUGINDIR/lazyshm_plugin.so"
 }
 
