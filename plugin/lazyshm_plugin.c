@@ -72,7 +72,8 @@ static void lazyshm_plugin_fini(int stage, int ret)
 	/* a pre-dump has no DUMP_FINISH: its images are complete here */
 	if (stage == CR_PLUGIN_STAGE__PRE_DUMP)
 		lz_track_finish(ret);
-	if (stage == CR_PLUGIN_STAGE__DUMP || stage == CR_PLUGIN_STAGE__PRE_DUMP)
+	/* a dump's tracking ends at DUMP_RELEASED, once the tasks are released */
+	if (stage == CR_PLUGIN_STAGE__PRE_DUMP)
 		lz_track_fini();
 	if (stage == CR_PLUGIN_STAGE__LAZY_PAGES)
 		lz_daemon_fini(ret);
@@ -124,6 +125,7 @@ CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__DUMP_FINISH, lazyshm_plugin_dump_finish)
 /* The tasks run again: the digests CRIU's objects still lack (dump.c) */
 static int lazyshm_plugin_dump_released(int ret)
 {
+	lz_track_released();
 	return ret ? 0 : lazyshm_dump_released();
 }
 CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__DUMP_RELEASED, lazyshm_plugin_dump_released)

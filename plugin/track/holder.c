@@ -243,6 +243,13 @@ int lz_holder_add(int sk, int pidfd, int uffd)
 	return call(sk, &m, LZ_TRK_ADD, fds, 2);
 }
 
+int lz_holder_stop(int sk)
+{
+	struct lz_trk_msg m = { 0 };
+
+	return call(sk, &m, LZ_TRK_STOP, NULL, 0);
+}
+
 int lz_holder_epoch(int sk, const uint8_t *epoch)
 {
 	struct lz_trk_msg m = { 0 };

@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -540,6 +541,24 @@ int lz_track_finish(int ret)
 		"images\n",
 		t.cur.nr, lz_trk_objs_nr());
 	return 0;
+}
+
+/*
+ * The dump killed the tree (no -R): nothing is left to track, and the
+ * holder's pidfds would keep the tasks' pid numbers taken, so that a
+ * restore into them fails (EEXIST): stop it now, not when it notices.
+ */
+void lz_track_released(void)
+{
+	struct pollfd p = { .fd = t.root_pidfd, .events = POLLIN };
+
+	if (t.active && t.sk >= 0 && t.root_pidfd >= 0 && poll(&p, 1, 500) == 1) {
+		if (lz_holder_stop(t.sk))
+			pr_warn("track: the holder of the dead tree does not stop: it will when it sees its tasks gone\n");
+		else
+			pr_info("track: the tree is gone: its holder stopped\n");
+	}
+	lz_track_fini();
 }
 
 void lz_track_fini(void)

@@ -101,6 +101,7 @@ int lz_holder_hello(int sk, uint8_t *epoch, uint32_t *nr);
 int lz_holder_list(int sk, struct lz_trk_held **out, size_t *nr);
 int lz_holder_add(int sk, int pidfd, int uffd);
 int lz_holder_epoch(int sk, const uint8_t *epoch);
+int lz_holder_stop(int sk);
 uint64_t lz_pidfd_ino(int pidfd);
 
 /* outside.c: objects mapped by processes outside the tree (@tree: its
@@ -113,6 +114,8 @@ void lz_track_root(int pid);
 int lz_track_task(int pid, int flags);
 int lz_track_written(uint64_t shmid, uint64_t size, int kind, unsigned long *bits);
 int lz_track_finish(int ret);
+/* A dump's tasks were resumed or killed: a dead tree's holder is stopped */
+void lz_track_released(void);
 void lz_track_fini(void);
 
 #endif /* __LAZYSHM_TRACK_H__ */

@@ -16,7 +16,7 @@
  *   EPOCH  epoch -> status (the images the tracking is relative to; zeros:
  *          none, e.g. while a CRIU run has re-protected pages it has not
  *          written yet)
- *   STOP   -> status, then the holder closes everything and exits
+ *   STOP   -> status once every descriptor is closed; the holder exits
  * The holder drops a task when its pidfd says it exited, and exits when
  * it holds no task any more.
  */

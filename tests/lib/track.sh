@@ -61,9 +61,14 @@ trk_predump() {
 
 # trk_dump N PARENT: the final dump into $W/dN (the tree is killed)
 trk_dump() {
-	local d=$W/d$1
+	local d=$W/d$1 p tree
 	mkdir -p "$d"
+	tree="$P $(lz_descendants "$P")"
 	lz_criu_dump "$d" "$P" --track-mem --prev-images-dir "../d$2" || lz_fail "dump $1 failed"
+	# its pids (also as a group or session id) must be free for the restore
+	for p in $tree; do
+		lz_wait_gone "$p" 10 || lz_fail "dumped task $p still exists"
+	done
 }
 
 # trk_written DIR KIND: how many pages of the KIND object DIR's run wrote

@@ -133,6 +133,9 @@ static int request(int sk)
 		memcpy(epoch, m.epoch, sizeof(epoch));
 		ret = reply(sk, &m, 0, NULL, 0);
 	} else if (m.op == LZ_TRK_STOP) {
+		/* closed before the reply: the pids they pin are free once it comes */
+		while (nr_held)
+			drop(nr_held - 1);
 		stopping = 1;
 		ret = reply(sk, &m, 0, NULL, 0);
 	} else
