@@ -17,6 +17,8 @@
 #   PLUGIN=PATH          bench this lazyshm_plugin.so (default build/lib's)
 #   TMPFS_RUN=1          if /run is not a tmpfs, run in a private mount
 #                        namespace with a tmpfs on /run (0: as it is)
+#   TRACK_BENCH=1        incremental dumps (tests/bench/track.sh, its own
+#                        TRACK_* settings); 0 skips them
 #
 # Every sample goes to build/bench/results.json. Each (kind, size) is dumped
 # once; every restore reads that image from the page cache. Each shmem and
@@ -93,6 +95,9 @@ for k in "${kinds[@]}"; do
 		bench_one "$k" "$s"
 	done
 done
+if [ "${TRACK_BENCH:-1}" = 1 ]; then
+	OUT=$OUT LIB=$LIB "$TOP/tests/bench/track.sh" || die "the incremental-dump bench failed"
+fi
 bench_collect >"$OUT/results.json" || die "cannot assemble results.json"
 log "samples in $OUT/results.json"
 if [ "${REPORT:-1}" = 1 ]; then

@@ -6,9 +6,10 @@
  * and commands that write it in the ways the tracking must see or fall
  * back on.
  *
- *   trackwl --kinds LIST --dir DIR [--size-mb N] [--huge-mb N]
+ *   trackwl --kinds LIST --dir DIR [--size-mb N] [--huge-mb N] [--holes N]
  *     kinds: anon (MAP_SHARED anonymous), sysv (4K SysV), huge-anon (2M),
- *            huge1g-anon (1G); every 7th unit starts as a hole
+ *            huge1g-anon (1G); every --holes'th unit (default 7; 0: none)
+ *            starts as a hole
  *   DIR/ready holds the pid once set up. A command is DIR/cmd (written
  *   atomically: "SEQ VERB ARGS"), then SIGUSR1; the answer is DIR/done.SEQ:
  *   "OK ..." or "BAD ...". Verbs:
@@ -52,7 +53,7 @@ struct region {
 };
 
 static struct region reg[MAX_REG];
-static int nr_reg, keep_fd = -1;
+static int nr_reg, keep_fd = -1, holes = 7;
 static const char *dir;
 static volatile sig_atomic_t got_cmd;
 
@@ -111,7 +112,7 @@ static int setup(char *kinds, size_t mb, size_t hmb)
 		if (!g->ver)
 			return -1;
 		for (u = 0; u < g->len / UNIT; u++) {
-			g->ver[u] = u % 7 == 3 ? 0 : 1;
+			g->ver[u] = holes && u % holes == 3 ? 0 : 1;
 			if (g->ver[u])
 				fill(nr_reg, u, 1, g->map + u * UNIT);
 		}
@@ -297,7 +298,7 @@ static void on_usr1(int s)
 
 int main(int argc, char **argv)
 {
-	static struct option opts[] = { { "kinds", 1, 0, 'k' }, { "dir", 1, 0, 'd' }, { "size-mb", 1, 0, 's' }, { "huge-mb", 1, 0, 'h' }, { 0 } };
+	static struct option opts[] = { { "kinds", 1, 0, 'k' }, { "dir", 1, 0, 'd' }, { "size-mb", 1, 0, 's' }, { "huge-mb", 1, 0, 'h' }, { "holes", 1, 0, 'o' }, { 0 } };
 	char *kinds = NULL, path[512], tmp[520];
 	size_t mb = 4, hmb = 4;
 	sigset_t block, old;
@@ -313,6 +314,8 @@ int main(int argc, char **argv)
 			mb = strtoul(optarg, NULL, 0);
 		else if (c == 'h')
 			hmb = strtoul(optarg, NULL, 0);
+		else if (c == 'o')
+			holes = atoi(optarg);
 		else
 			return 64;
 	}
