@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * The mappings of a task that the tracking covers: shared mappings of the
- * shared memory objects CRIU pre-dumps (patch 0022): anonymous shared
+ * shared memory objects CRIU pre-dumps (patch 0024): anonymous shared
  * memory, memfds and SysV segments, 4K and hugetlb. Files on tmpfs or
  * hugetlbfs are not: CRIU or lazyshm dumps them with their descriptors,
  * never from parent images.
