@@ -69,12 +69,14 @@ static void lazyshm_plugin_fini(int stage, int ret)
 		lz_dump_files_fini();
 		lz_presence_fini();
 	}
-	/* a pre-dump has no DUMP_FINISH: its images are complete here */
-	if (stage == CR_PLUGIN_STAGE__PRE_DUMP)
+	/*
+	 * A pre-dump has no DUMP_FINISH: its images are complete here. (A
+	 * dump's tracking ends at DUMP_RELEASED, once the tasks are released.)
+	 */
+	if (stage == CR_PLUGIN_STAGE__PRE_DUMP) {
 		lz_track_finish(ret);
-	/* a dump's tracking ends at DUMP_RELEASED, once the tasks are released */
-	if (stage == CR_PLUGIN_STAGE__PRE_DUMP)
 		lz_track_fini();
+	}
 	if (stage == CR_PLUGIN_STAGE__LAZY_PAGES)
 		lz_daemon_fini(ret);
 	if (stage == CR_PLUGIN_STAGE__RESTORE)

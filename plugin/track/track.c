@@ -519,28 +519,27 @@ int lz_track_written(uint64_t shmid, uint64_t size, int cr_kind, unsigned long *
 }
 
 /* The run's images are complete: they are what the tracking is now relative to */
-int lz_track_finish(int ret)
+void lz_track_finish(int ret)
 {
 	int err;
 
 	if (!t.active || t.sk < 0 || ret)
-		return 0;
+		return;
 	finalize();
 	if (getrandom(t.cur.epoch, sizeof(t.cur.epoch), 0) != sizeof(t.cur.epoch)) {
 		pr_warn("track: no random epoch: %s; the next dump will be full\n", strerror(errno));
-		return 0;
+		return;
 	}
 	err = lz_trk_state_write(criu_get_image_dir(), &t.cur);
 	if (!err)
 		err = lz_holder_epoch(t.sk, t.cur.epoch);
 	if (err) {
 		pr_warn("track: can't record the tracking state (%s): the next dump will be full\n", strerror(-err));
-		return 0;
+		return;
 	}
 	pr_info("track: %zu tasks, %zu objects tracked: the next dump may leave what did not change in these "
 		"images\n",
 		t.cur.nr, lz_trk_objs_nr());
-	return 0;
 }
 
 /*

@@ -113,7 +113,7 @@ void lz_trk_outside(const int *tree, size_t nr, int criu);
 void lz_track_root(int pid);
 int lz_track_task(int pid, int flags);
 int lz_track_written(uint64_t shmid, uint64_t size, int kind, unsigned long *bits);
-int lz_track_finish(int ret);
+void lz_track_finish(int ret);
 /* A dump's tasks were resumed or killed: a dead tree's holder is stopped */
 void lz_track_released(void);
 void lz_track_fini(void);
