@@ -441,12 +441,14 @@ static void finalize(void)
 /* CRIU's kind of shared object against ours */
 static bool kind_matches(int cr_kind, int kind)
 {
-	/* CRIU dumps anonymous shared memory as memfds where it can */
-	if (cr_kind == CR_SHMEM_MEMFD)
+	/*
+	 * CRIU dumps anonymous shared memory as memfds where it can, and a
+	 * restored one is a memfd (named "/dev/zero") that CRIU dumps as
+	 * anonymous shared memory: the inode is the identity, not the name.
+	 */
+	if (cr_kind == CR_SHMEM_MEMFD || cr_kind == CR_SHMEM_ANON)
 		return kind == LZ_KIND_ANON_SHARED || kind == LZ_KIND_HUGETLB_ANON || kind == LZ_KIND_MEMFD ||
 		       kind == LZ_KIND_HUGETLB_MEMFD;
-	if (cr_kind == CR_SHMEM_ANON)
-		return kind == LZ_KIND_ANON_SHARED || kind == LZ_KIND_HUGETLB_ANON;
 	if (cr_kind == CR_SHMEM_SYSV)
 		return kind == LZ_KIND_SYSV || kind == LZ_KIND_HUGETLB_SYSV;
 	return false;
@@ -501,7 +503,9 @@ int lz_track_written(uint64_t shmid, uint64_t size, int cr_kind, unsigned long *
 	o = lz_trk_obj_find(shmid, 0);
 	if (!o || !kind_matches(cr_kind, lz_trk_obj_kind(o)) || lz_trk_obj_find(shmid, 1)) {
 		pr_info("track: shmid %" PRIu64 " is dumped in full: %s\n", shmid,
-			o ? "another object has the same inode number" : "no tracked task maps it");
+			!o			  ? "no tracked task maps it" :
+			lz_trk_obj_find(shmid, 1) ? "another object has the same inode number" :
+						    "CRIU dumps it as another kind of memory than it is mapped as");
 		return -ENOTSUP;
 	}
 	if (lz_trk_obj_reason(o)) {
