@@ -360,8 +360,34 @@ static int collect_runs(struct idx *x, struct lz_obj_spec *o, struct lz_pagesrc 
 	return 0;
 }
 
-/* Geometry from the pagemap; the digests from the pages image, unless pending */
-static int index_pages(struct idx *x, int dirfd, struct lz_obj_spec *o, int pending)
+static int is_remote(const struct lz_index_input *in, uint64_t shmid)
+{
+	size_t i;
+
+	for (i = 0; i < in->nr_remote; i++)
+		if (in->remote[i] == shmid)
+			return 1;
+	return 0;
+}
+
+/* Every object the source serves must be one of CRIU's */
+static int check_remote(struct idx *x, const struct lz_index_input *in)
+{
+	size_t i;
+
+	for (i = 0; i < in->nr_remote; i++)
+		if (!idx_find(x, in->remote[i]))
+			return lz_seterr(x->err, x->errlen, ENOENT,
+					 "shmid %llu is served by the dump's source but is not in CRIU's images",
+					 (unsigned long long)in->remote[i]);
+	return 0;
+}
+
+/*
+ * Geometry from the pagemap; the digests from the pages image, unless
+ * pending, or none at all for an object the dump's source serves (@remote).
+ */
+static int index_pages(struct idx *x, int dirfd, struct lz_obj_spec *o, int pending, int remote)
 {
 	struct lz_pagesrc *src = NULL;
 	uint64_t *dig = NULL, total = 0;
@@ -369,7 +395,10 @@ static int index_pages(struct idx *x, int dirfd, struct lz_obj_spec *o, int pend
 	int ret;
 
 	o->nr_pages = o->size / o->page_size + (o->size % o->page_size != 0);
-	ret = lz_pagesrc_open(dirfd, o->shmid, &src, x->err, x->errlen);
+	if (remote)
+		ret = lz_pagesrc_open_remote(dirfd, o->shmid, &src, x->err, x->errlen);
+	else
+		ret = lz_pagesrc_open(dirfd, o->shmid, &src, x->err, x->errlen);
 	if (ret == -ENOENT && o->size == 0)
 		return 0; /* an empty object may have no pagemap */
 	if (ret)
@@ -377,14 +406,15 @@ static int index_pages(struct idx *x, int dirfd, struct lz_obj_spec *o, int pend
 	ret = collect_runs(x, o, src);
 	for (i = 0; !ret && i < o->nr_runs; i++)
 		total += o->runs[i].len;
-	if (!ret && !(pending && total))
+	if (!ret && !(pending && total) && !remote)
 		ret = lz_digest_runs(src, o, &dig, x->err, x->errlen);
 	lz_pagesrc_close(src);
 	if (ret)
 		return ret;
 	o->digests = dig;
 	o->nr_digests = dig ? total : 0;
-	o->digests_pending = pending && total;
+	o->digests_pending = pending && total && !remote;
+	o->remote = remote;
 	o->nr_data_pages = total;
 	o->hint_kind = LZ_HINT_RESIDENT;
 	o->hint = o->runs;
@@ -463,8 +493,9 @@ int lzimg_write_from_criu_in(int dirfd, const struct lz_index_input *in, char *e
 		goto out;
 	if (x.nr)
 		qsort(x.objs, x.nr, sizeof(*x.objs), cmp_spec);
+	ret = check_remote(&x, in);
 	for (i = 0; i < x.nr && !ret; i++)
-		ret = index_pages(&x, dirfd, &x.objs[i], in->digests_pending);
+		ret = index_pages(&x, dirfd, &x.objs[i], in->digests_pending, is_remote(in, x.objs[i].shmid));
 	if (!ret)
 		ret = merge_extra(&x, in->extra, in->nr_extra, &all);
 	if (!ret)

@@ -122,7 +122,8 @@ static void show_file(const struct lz_obj *o)
 	       ", ctime %" PRId64 ".%09" PRId64 "%s\n",
 	       o->remap_id, o->unlinked ? "unlinked" : "named", o->mode, o->uid, o->gid, o->dev, o->ino,
 	       o->ctime_ns / 1000000000, o->ctime_ns % 1000000000, o->private_mapped ? ", mapped MAP_PRIVATE" : "");
-	printf("  pages: %s, boot id %s\n", o->pages_file, o->boot_id ? o->boot_id : "(none)");
+	printf("  pages: %s, boot id %s\n", o->pages_file ? o->pages_file : "(served by the dump's source)",
+	       o->boot_id ? o->boot_id : "(none)");
 }
 
 static uint64_t presence_pages(const struct lz_presence *p)
@@ -173,8 +174,10 @@ static void show_obj(const struct lz_obj *o, int verbose)
 	printf("%s\n  hint: %s, %zu runs\n", o->nr_runs ? "" : " none", lzimg_hint_name(o->hint_kind), o->nr_hint);
 	if (o->digests_pending)
 		printf("  digests: pending (the dump did not compute them: restores must not validate)\n");
+	if (o->remote)
+		printf("  content: remote (served by the dump's source, not in the images; no digests)\n");
 	show_presence(o, verbose);
-	if (!verbose || o->digests_pending)
+	if (!verbose || o->digests_pending || o->remote)
 		return;
 	for (i = 0; i < o->nr_runs; i++)
 		for (k = 0; k < o->runs[i].len; k++)
@@ -190,6 +193,8 @@ static int cmd_show(struct lz_image *img, int verbose)
 	       lzimg_nr_objs(img), lzimg_nr_digests(img));
 	if (lzimg_nr_pending(img))
 		printf(", digests of %zu objects pending", lzimg_nr_pending(img));
+	if (lzimg_nr_remote(img))
+		printf(", %zu objects served by the dump's source", lzimg_nr_remote(img));
 	printf("\n");
 	for (i = 0; i < lzimg_nr_objs(img); i++)
 		show_obj(lzimg_obj(img, i), verbose);
@@ -234,7 +239,10 @@ static void json_file(const struct lz_obj *o)
 	else
 		printf("null");
 	printf(",\n      \"pages_file\": ");
-	json_str(o->pages_file);
+	if (o->pages_file)
+		json_str(o->pages_file);
+	else
+		printf("null");
 	printf(",\n      \"private_mapped\": %s", o->private_mapped ? "true" : "false");
 }
 
@@ -256,7 +264,8 @@ static void json_obj(const struct lz_obj *o, int last)
 	if (lzimg_kind_is_file(o->kind))
 		json_file(o);
 	json_ranges("data_runs", NULL, o->runs, o->nr_runs);
-	printf(",\n      \"digests_pending\": %s,\n      \"digests\": [", o->digests_pending ? "true" : "false");
+	printf(",\n      \"digests_pending\": %s,\n      \"remote\": %s,\n      \"digests\": [",
+	       o->digests_pending ? "true" : "false", o->remote ? "true" : "false");
 	for (i = 0; o->digests && i < o->nr_runs; i++)
 		for (k = 0; k < o->runs[i].len; k++)
 			printf("%s\"%016" PRIx64 "\"", (i || k) ? ", " : "", o->digests[o->runs[i].first + k]);
@@ -278,8 +287,8 @@ static int cmd_json(struct lz_image *img)
 	size_t i, n = lzimg_nr_objs(img);
 
 	printf("{\n  \"magic\": \"LAZYSHM_SHMEM\",\n  \"version\": %u,\n  \"digest_algo\": \"xxh3-64\",\n"
-	       "  \"nr_digests\": %" PRIu64 ",\n  \"nr_pending\": %zu,\n  \"objects\": [\n",
-	       LZIMG_VERSION, lzimg_nr_digests(img), lzimg_nr_pending(img));
+	       "  \"nr_digests\": %" PRIu64 ",\n  \"nr_pending\": %zu,\n  \"nr_remote\": %zu,\n  \"objects\": [\n",
+	       LZIMG_VERSION, lzimg_nr_digests(img), lzimg_nr_pending(img), lzimg_nr_remote(img));
 	for (i = 0; i < n; i++)
 		json_obj(lzimg_obj(img, i), i + 1 == n);
 	printf("  ]\n}\n");
@@ -304,6 +313,41 @@ static int verify_coverage(const struct lz_obj *o, struct lz_pagesrc *src, uint6
 		}
 		off = e;
 	}
+	return 0;
+}
+
+/*
+ * An object the dump's source serves: no content to verify here, but CRIU's
+ * pagemap must be all PE_LAZY and have data exactly where the index says.
+ */
+static int verify_remote(int dirfd, const struct lz_obj *o, uint64_t *bad)
+{
+	char err[LZIMG_ERRLEN] = "", id[48];
+	struct lz_pagesrc *src = NULL;
+	uint64_t off = 0, s, e, idx, pages = 0;
+	int ret;
+
+	shmid_str(o, id, sizeof(id));
+	if (lzimg_kind_is_file(o->kind) || o->nr_pages == 0)
+		return 0;
+	ret = lz_pagesrc_open_remote(dirfd, o->shmid, &src, err, sizeof(err));
+	if (ret) {
+		printf("ERROR %s (%s \"%s\"): %s\n", id, lzimg_kind_name(o->kind), o->name, err);
+		return ret;
+	}
+	while (lz_pagesrc_next_data(src, off, &s, &e)) {
+		for (idx = s / o->page_size; idx <= (e - 1) / o->page_size; idx++, pages++)
+			if (!lzimg_page_data(o, idx) && (*bad)++ < MAX_REPORTED)
+				printf("MISMATCH %s (%s \"%s\") page %" PRIu64 ": has data in CRIU's pagemap but is a "
+				       "hole in " LZIMG_FILE "\n",
+				       id, lzimg_kind_name(o->kind), o->name, idx);
+		off = e;
+	}
+	lz_pagesrc_close(src);
+	if (pages < o->nr_data_pages && (*bad)++ < MAX_REPORTED)
+		printf("MISMATCH %s (%s \"%s\"): %" PRIu64 " pages with data in CRIU's pagemap, " LZIMG_FILE
+		       " says %" PRIu64 "\n",
+		       id, lzimg_kind_name(o->kind), o->name, pages, o->nr_data_pages);
 	return 0;
 }
 
@@ -363,7 +407,7 @@ static int cmd_verify(int dirfd, struct lz_image *img)
 		const struct lz_obj *o = lzimg_obj(img, i);
 		uint64_t before = pages;
 
-		if (verify_obj(dirfd, o, &pages, &bad))
+		if (o->remote ? verify_remote(dirfd, o, &bad) : verify_obj(dirfd, o, &pages, &bad))
 			errors++;
 		bytes += (pages - before) * o->page_size;
 	}
@@ -372,13 +416,30 @@ static int cmd_verify(int dirfd, struct lz_image *img)
 		       errors, lzimg_nr_objs(img));
 		return 1;
 	}
-	printf("verify OK: %zu objects, %" PRIu64 " pages with data (%" PRIu64 " bytes) match their digests\n",
+	printf("verify OK: %zu objects, %" PRIu64 " pages with data (%" PRIu64 " bytes) match their digests",
 	       lzimg_nr_objs(img), pages, bytes);
+	if (lzimg_nr_remote(img))
+		printf("; %zu objects are served by the dump's source: only their geometry is checked",
+		       lzimg_nr_remote(img));
+	printf("\n");
 	return 0;
 }
 
 /* The file objects of the image already in dirfd: CRIU's images don't have
  * them (their content is in their own pages files), so index keeps them. */
+/* The shmids of CRIU's objects that the image already in dirfd marks remote */
+static uint64_t *old_remote(const struct lz_image *old, size_t *nr)
+{
+	size_t i, n = old ? lzimg_nr_objs(old) : 0;
+	uint64_t *v = calloc(n + 1, sizeof(*v));
+
+	*nr = 0;
+	for (i = 0; v && i < n; i++)
+		if (lzimg_obj(old, i)->remote && !lzimg_kind_is_file(lzimg_obj(old, i)->kind))
+			v[(*nr)++] = lzimg_obj(old, i)->shmid;
+	return v;
+}
+
 static int old_file_specs(int dirfd, const char *path, struct lz_image **old, struct lz_obj_spec **specs, size_t *nr)
 {
 	char err[LZIMG_ERRLEN] = "";
@@ -417,10 +478,15 @@ static int write_index(int dirfd, const char *path, int pending)
 	size_t i, nr = 0;
 	int ret;
 
+	uint64_t *remote = NULL;
+
 	ret = old_file_specs(dirfd, path, &old, &specs, &nr);
+	if (!ret && !(remote = old_remote(old, &in.nr_remote)))
+		ret = -ENOMEM;
 	if (ret == -ENOMEM)
 		fprintf(stderr, "lazyshm-img: %s: no memory\n", path);
 	if (!ret) {
+		in.remote = remote;
 		in.extra = specs;
 		in.nr_extra = nr;
 		ret = lzimg_write_from_criu_in(dirfd, &in, err, sizeof(err));
@@ -430,6 +496,7 @@ static int write_index(int dirfd, const char *path, int pending)
 	for (i = 0; i < nr; i++)
 		lzimg_obj_spec_release(&specs[i]);
 	free(specs);
+	free(remote);
 	lzimg_free(old);
 	return ret;
 }

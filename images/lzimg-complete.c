@@ -76,6 +76,7 @@ int lzimg_obj_to_spec(const struct lz_obj *o, struct lz_obj_spec *s)
 		.pages_file = o->pages_file,
 		.private_mapped = o->private_mapped,
 		.digests_pending = o->digests_pending,
+		.remote = o->remote,
 		.nr_presence = o->nr_presence,
 		.presence = o->presence,
 	};

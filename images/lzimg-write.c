@@ -139,6 +139,8 @@ static int pack_obj(const struct lz_obj_spec *s, uint8_t *buf, size_t *pos, char
 	spec_to_msg(s, &m, runs, hint);
 	m.has_digests_pending = s->digests_pending != 0;
 	m.digests_pending = !!s->digests_pending;
+	m.has_remote = s->remote != 0;
+	m.remote = !!s->remote;
 	m.n_presence = pres.n;
 	m.presence = pres.ptrs;
 	n = lazyshm_object__get_packed_size(&m);

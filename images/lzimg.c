@@ -38,6 +38,7 @@ struct lz_image {
 	struct lz_obj *objs;  /* sorted by shmid */
 	uint64_t nr_digests;
 	size_t nr_pending; /* objects with digests_pending */
+	size_t nr_remote;  /* objects served by the dump's source */
 };
 
 /* The error context of one object being validated. */
@@ -163,13 +164,17 @@ static int check_file(struct objctx *c, const LazyshmObject *m, struct lz_obj *o
 		return OBJERR(c, "%s \"%s\" has no criu_remap_id", kn, m->name);
 	if (m->shmid != LZ_FILE_SHMID(m->criu_remap_id))
 		return OBJERR(c, "%s \"%s\": shmid is not (1 << 63) | criu_remap_id %u", kn, m->name, m->criu_remap_id);
-	if (!m->pages_file)
+	if (m->remote && m->pages_file)
+		return OBJERR(c, "%s \"%s\" is served by the dump's source but has a pages_file", kn, m->name);
+	if (!m->remote && !m->pages_file)
 		return OBJERR(c, "%s \"%s\" has no pages_file", kn, m->name);
-	if (!pages_file_name_ok(m->pages_file))
+	if (m->remote)
+		; /* content on the dump's source */
+	else if (!pages_file_name_ok(m->pages_file))
 		return OBJERR(c, "%s \"%s\": pages_file \"%.64s\" is not lazyshm-file-<N>.pages", kn, m->name,
 			      m->pages_file);
 	snprintf(want, sizeof(want), LZ_FILE_PAGES_FMT, m->criu_remap_id);
-	if (strcmp(m->pages_file, want))
+	if (m->pages_file && strcmp(m->pages_file, want))
 		return OBJERR(c, "%s \"%s\": pages_file %s does not belong to criu_remap_id %u (%s)", kn, m->name,
 			      m->pages_file, m->criu_remap_id, want);
 	if (m->kind == LAZYSHM_KIND__HUGETLB_FILE && m->size % m->page_size)
@@ -234,7 +239,9 @@ static int build_runs(struct objctx *c, const LazyshmObject *m, struct lz_obj *o
 			      (unsigned long long)m->nr_data_pages);
 	if (m->digests_pending && m->n_digests)
 		return OBJERR(c, "%zu digests, but its digests are marked pending", m->n_digests);
-	if (m->n_digests != total && !c->meta && !m->digests_pending)
+	if (m->remote && (m->n_digests || m->digests_pending))
+		return OBJERR(c, "served by the dump's source, but %s", m->n_digests ? "has digests" : "its digests are pending");
+	if (m->n_digests != total && !c->meta && !m->digests_pending && !m->remote)
 		return OBJERR(c, "%zu digests for %llu pages with data (%s)", m->n_digests, (unsigned long long)total,
 			      m->n_digests > total ? "more digests than pages" : "digests missing");
 	if (m->n_data_runs) {
@@ -252,7 +259,8 @@ static int build_runs(struct objctx *c, const LazyshmObject *m, struct lz_obj *o
 	o->nr_runs = m->n_data_runs / 2;
 	o->runs = runs;
 	o->digests_pending = m->digests_pending;
-	o->digests = c->meta || m->digests_pending ? NULL : m->digests;
+	o->remote = m->remote;
+	o->digests = c->meta || m->digests_pending || m->remote ? NULL : m->digests;
 	return 0;
 }
 
@@ -463,6 +471,8 @@ static int parse_obj(struct lz_cursor *cur, struct lz_image *img, size_t i, char
 		return ret;
 	if (img->objs[i].digests_pending)
 		img->nr_pending++;
+	else if (img->objs[i].remote)
+		img->nr_remote++;
 	else
 		img->nr_digests += img->objs[i].nr_data_pages;
 	return 0;
@@ -648,6 +658,11 @@ size_t lzimg_nr_pending(const struct lz_image *img)
 	return img->nr_pending;
 }
 
+size_t lzimg_nr_remote(const struct lz_image *img)
+{
+	return img->nr_remote;
+}
+
 const struct lz_presence *lzimg_presence(const struct lz_obj *o, uint32_t task, int *recorded)
 {
 	size_t lo = 0, hi = o->nr_presence;
@@ -703,12 +718,10 @@ const struct lz_obj *lzimg_find(const struct lz_image *img, uint64_t shmid)
 	return NULL;
 }
 
-int lzimg_page_digest(const struct lz_obj *o, uint64_t idx, uint64_t *digest)
+/* The run holding page idx, or NULL for a hole */
+static const struct lz_run *run_of(const struct lz_obj *o, uint64_t idx)
 {
 	size_t lo = 0, hi = o->nr_runs;
-
-	if (!o->digests && o->nr_data_pages)
-		return -EINVAL; /* loaded with lzimg_load_meta() */
 
 	/* Find the last run starting at or before idx. */
 	while (lo < hi) {
@@ -720,10 +733,27 @@ int lzimg_page_digest(const struct lz_obj *o, uint64_t idx, uint64_t *digest)
 			hi = mid;
 	}
 	if (lo == 0)
-		return 0;
+		return NULL;
 	lo--;
 	if (idx - o->runs[lo].start >= o->runs[lo].len)
+		return NULL;
+	return &o->runs[lo];
+}
+
+int lzimg_page_data(const struct lz_obj *o, uint64_t idx)
+{
+	return run_of(o, idx) != NULL;
+}
+
+int lzimg_page_digest(const struct lz_obj *o, uint64_t idx, uint64_t *digest)
+{
+	const struct lz_run *r;
+
+	if (!o->digests && o->nr_data_pages)
+		return -EINVAL; /* loaded with lzimg_load_meta(), pending or remote */
+	r = run_of(o, idx);
+	if (!r)
 		return 0;
-	*digest = o->digests[o->runs[lo].first + (idx - o->runs[lo].start)];
+	*digest = o->digests[r->first + (idx - r->start)];
 	return 1;
 }

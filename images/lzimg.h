@@ -121,6 +121,7 @@ struct lz_obj {
 	int digests_pending;		    /* no digests yet (digests NULL): see lzimg_complete_digests() */
 	size_t nr_presence;		    /* 0: not recorded (every task gets every page) */
 	const struct lz_presence *presence; /* ascending by task; lzimg_presence() */
+	int remote;			    /* content served by the dump's source: no digests, no page source here */
 };
 
 struct lz_image;
@@ -145,6 +146,8 @@ const struct lz_obj *lzimg_find(const struct lz_image *img, uint64_t shmid); /* 
 uint64_t lzimg_nr_digests(const struct lz_image *img);
 /* Objects whose digests are still pending (digests_pending) */
 size_t lzimg_nr_pending(const struct lz_image *img);
+/* Objects whose content the dump's source serves (remote) */
+size_t lzimg_nr_remote(const struct lz_image *img);
 /*
  * The presence record of dumped task @task for @o: the record, or NULL if
  * the object has records but none for that task (it did not map the object
@@ -155,6 +158,8 @@ const struct lz_presence *lzimg_presence(const struct lz_obj *o, uint32_t task, 
 /* Does run list @p (a presence record) contain page @idx? O(log runs). */
 int lzimg_presence_has(const struct lz_presence *p, uint64_t idx);
 
+/* Does page idx (page_size units) have data? 1, or 0 for a hole. O(log runs). */
+int lzimg_page_data(const struct lz_obj *o, uint64_t idx);
 /* Expected digest of page idx (page_size units): 1 and *digest if the page
  * has data, 0 if it is a hole (or beyond the object), -EINVAL if the image
  * was loaded without digests. O(log runs). */
@@ -207,6 +212,7 @@ struct lz_obj_spec {
 	int digests_pending;
 	size_t nr_presence;
 	const struct lz_presence *presence;
+	int remote; /* see struct lz_obj; no digests, no pages_file */
 };
 
 /* Encode into a malloc()ed buffer (*buf, *len) with the given header
@@ -229,12 +235,20 @@ struct lz_pagesrc;
 
 int lz_pagesrc_open(int dirfd, uint64_t shmid, struct lz_pagesrc **out, char *err, size_t errlen);
 /*
+ * The geometry of an object the dump's source serves (lz_obj.remote): every
+ * entry of its pagemap must be PE_LAZY without PE_PRESENT (and the other way
+ * round lz_pagesrc_open() refuses such entries); no pages image is opened,
+ * reads of data fail. For the data runs (lz_pagesrc_next_data()).
+ */
+int lz_pagesrc_open_remote(int dirfd, uint64_t shmid, struct lz_pagesrc **out, char *err, size_t errlen);
+/*
  * The page source of any loaded object: for file kinds o->pages_file (its
  * header must match the object and its length be exactly 4096 +
  * nr_data_pages * page_size, else -EINVAL "corrupt"/"truncated" naming the
  * file and the object's path), with runs from o->runs, the last one clipped
  * to o->size so nothing beyond the file's size is ever read as data; for the
- * other kinds lz_pagesrc_open(dirfd, o->shmid). All the calls below work the
+ * other kinds lz_pagesrc_open(dirfd, o->shmid); -EOPNOTSUPP for a remote
+ * object (its content is not in the images). All the calls below work the
  * same on both; lz_pagesrc_locate()'s *file_off is 4096 + k * page_size for
  * file sources.
  */
@@ -288,7 +302,9 @@ struct lz_index_input {
 	size_t nr_extra;
 	const struct lz_task_presence *presence; /* for any object; unknown shmids are ignored */
 	size_t nr_presence;
-	int digests_pending; /* CRIU's objects without digests, marked pending */
+	int digests_pending;	/* CRIU's objects without digests, marked pending */
+	const uint64_t *remote; /* shmids of CRIU's objects the dump's source serves */
+	size_t nr_remote;
 };
 /*
  * lzimg_write_from_criu_with() with presence records and, with

@@ -54,6 +54,7 @@ struct lz_pagesrc {
 	struct pm_range *parent; /* PE_PARENT ranges until resolved */
 	size_t nr_parent;
 	uint64_t own_bytes; /* of pages_fd */
+	int remote;	    /* PE_LAZY runs only: the dump's source serves the pages */
 	char pmname[256];   /* the pagemap image, or a file object's path */
 	char pgname[64];
 	size_t nr;
@@ -121,7 +122,15 @@ static int check_entry(struct lz_pagesrc *s, const PagemapEntry *pe, size_t i, u
 
 	if (!pe->has_flags && pe->has_in_parent && pe->in_parent)
 		flags = CRIU_PE_PARENT;
-	if (!(flags & (CRIU_PE_PRESENT | CRIU_PE_PARENT)))
+	if (s->remote && (flags & (CRIU_PE_LAZY | CRIU_PE_PRESENT)) != CRIU_PE_LAZY)
+		return lz_seterr(err, errlen, EINVAL,
+				 "%s: entry %zu at %#" PRIx64 ": flags %#x, but the dump's source serves this object (PE_LAZY only)",
+				 s->pmname, i, pe->vaddr, flags);
+	if (!s->remote && (flags & CRIU_PE_LAZY) && !(flags & CRIU_PE_PRESENT))
+		return lz_seterr(err, errlen, EOPNOTSUPP,
+				 "%s: entry %zu at %#" PRIx64 ": pages not in the images: the dump's source serves them (criu dump --lazy-pages)",
+				 s->pmname, i, pe->vaddr);
+	if (!s->remote && !(flags & (CRIU_PE_PRESENT | CRIU_PE_PARENT)))
 		return lz_seterr(err, errlen, EOPNOTSUPP, "%s: entry %zu at %#" PRIx64 ": pages not in the image (flags %#x)",
 				 s->pmname, i, pe->vaddr, flags);
 	if (pe->vaddr % CRIU_PAGE_SIZE)
@@ -198,7 +207,8 @@ static int parse_pagemap(struct lz_pagesrc *s, const void *buf, size_t len, uint
 	return parse_entries(s, &cur, err, errlen);
 }
 
-static int parse_src(const void *buf, size_t len, const char *fname, struct lz_pagesrc **out, char *err, size_t errlen)
+static int parse_src(const void *buf, size_t len, const char *fname, int remote, struct lz_pagesrc **out, char *err,
+		     size_t errlen)
 {
 	struct lz_pagesrc *s;
 	uint32_t pages_id;
@@ -208,6 +218,7 @@ static int parse_src(const void *buf, size_t len, const char *fname, struct lz_p
 	if (!s)
 		return lz_seterr(err, errlen, ENOMEM, "%s: no memory", fname);
 	s->pages_fd = -1;
+	s->remote = remote;
 	snprintf(s->pmname, sizeof(s->pmname), "%s", fname);
 	ret = parse_pagemap(s, buf, len, &pages_id, err, errlen);
 	if (ret) {
@@ -235,7 +246,7 @@ static int open_pages(int dirfd, struct lz_pagesrc *s, char *err, size_t errlen)
 
 int lz_pagesrc_parse(const void *buf, size_t len, const char *fname, struct lz_pagesrc **out, char *err, size_t errlen)
 {
-	int ret = parse_src(buf, len, fname, out, err, errlen);
+	int ret = parse_src(buf, len, fname, 0, out, err, errlen);
 
 	if (ret || !(*out)->nr_parent)
 		return ret;
@@ -309,7 +320,8 @@ static int cmp_run(const void *a, const void *b)
 	return x->off < y->off ? -1 : x->off > y->off;
 }
 
-static int open_depth(int dirfd, uint64_t shmid, struct lz_pagesrc **out, int depth, char *err, size_t errlen);
+static int open_depth(int dirfd, uint64_t shmid, int remote, struct lz_pagesrc **out, int depth, char *err,
+		      size_t errlen);
 
 /* Resolve the PE_PARENT ranges of @s from dirfd's `parent` images */
 static int resolve_parent(int dirfd, struct lz_pagesrc *s, uint64_t shmid, int depth, char *err, size_t errlen)
@@ -328,7 +340,7 @@ static int resolve_parent(int dirfd, struct lz_pagesrc *s, uint64_t shmid, int d
 		return lz_seterr(err, errlen, errno, "%s: pages are in the parent images, but there is no parent "
 						     "directory: %s",
 				 s->pmname, strerror(errno));
-	ret = open_depth(pdir, shmid, &p, depth + 1, err, errlen);
+	ret = open_depth(pdir, shmid, 0, &p, depth + 1, err, errlen);
 	close(pdir);
 	if (!ret && take_fds(s, p, &base))
 		ret = lz_seterr(err, errlen, ENOMEM, "%s: no memory", s->pmname);
@@ -342,10 +354,16 @@ static int resolve_parent(int dirfd, struct lz_pagesrc *s, uint64_t shmid, int d
 
 int lz_pagesrc_open(int dirfd, uint64_t shmid, struct lz_pagesrc **out, char *err, size_t errlen)
 {
-	return open_depth(dirfd, shmid, out, 0, err, errlen);
+	return open_depth(dirfd, shmid, 0, out, 0, err, errlen);
 }
 
-static int open_depth(int dirfd, uint64_t shmid, struct lz_pagesrc **out, int depth, char *err, size_t errlen)
+int lz_pagesrc_open_remote(int dirfd, uint64_t shmid, struct lz_pagesrc **out, char *err, size_t errlen)
+{
+	return open_depth(dirfd, shmid, 1, out, 0, err, errlen);
+}
+
+static int open_depth(int dirfd, uint64_t shmid, int remote, struct lz_pagesrc **out, int depth, char *err,
+		      size_t errlen)
 {
 	struct lz_pagesrc *s = NULL;
 	char name[64];
@@ -357,10 +375,12 @@ static int open_depth(int dirfd, uint64_t shmid, struct lz_pagesrc **out, int de
 	ret = lz_read_file(dirfd, name, 1ULL << 32, &buf, &len, err, errlen);
 	if (ret)
 		return ret;
-	ret = parse_src(buf, len, name, &s, err, errlen);
+	ret = parse_src(buf, len, name, remote, &s, err, errlen);
 	free(buf);
-	if (ret)
+	if (ret || remote) {
+		*out = ret ? NULL : s;
 		return ret;
+	}
 	ret = open_pages(dirfd, s, err, errlen);
 	if (!ret)
 		ret = resolve_parent(dirfd, s, shmid, depth, err, errlen);
@@ -460,6 +480,10 @@ int lz_pagesrc_open_obj(int dirfd, const struct lz_obj *o, struct lz_pagesrc **o
 	struct lz_pagesrc *s;
 	int ret;
 
+	if (o->remote)
+		return lz_seterr(err, errlen, EOPNOTSUPP,
+				 "%s %#llx \"%s\": its content is not in the images, the dump's source serves it",
+				 lzimg_kind_name(o->kind), (unsigned long long)o->shmid, o->name);
 	if (!lzimg_kind_is_file(o->kind))
 		return lz_pagesrc_open(dirfd, o->shmid, out, err, errlen);
 	s = calloc(1, sizeof(*s));
@@ -556,7 +580,9 @@ int lz_pagesrc_read(struct lz_pagesrc *src, uint64_t off, void *dst, size_t len)
 		return lz_seterr(src->err, sizeof(src->err), EINVAL, "%s: read at %llu + %zu overflows", src->pmname,
 				 (unsigned long long)off, len);
 	if (src->pages_fd < 0 && src->nr)
-		return lz_seterr(src->err, sizeof(src->err), EBADF, "%s: no pages image open", src->pmname);
+		return lz_seterr(src->err, sizeof(src->err), EBADF, "%s: %s", src->pmname,
+				 src->remote ? "the dump's source serves these pages, they are not in the images" :
+					       "no pages image open");
 	for (i = find_run(src, off); len; i++) {
 		const struct pm_run *r = i < src->nr ? &src->runs[i] : NULL;
 		uint64_t hole = r ? (r->off > off ? r->off - off : 0) : len;
