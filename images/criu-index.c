@@ -501,7 +501,7 @@ int lzimg_write_from_criu_in(int dirfd, const struct lz_index_input *in, char *e
 	if (!ret)
 		ret = lz_presence_attach(all, x.nr + in->nr_extra, in->presence, in->nr_presence, &pb, err, errlen);
 	if (!ret)
-		ret = lzimg_write(dirfd, all, x.nr + in->nr_extra, err, errlen);
+		ret = lzimg_write_id(dirfd, in->dump_id, all, x.nr + in->nr_extra, err, errlen);
 out:
 	lz_presence_free(&pb);
 	free(all);

@@ -340,6 +340,7 @@ static int read_boot_id(struct fdump *d, char **out)
 }
 
 /* Move the results into *s (all malloc()ed; lzimg_spec_free() frees them). */
+/* @name NULL: a remote object, its content stays on the dump's source */
 static int fill_spec(struct fdump *d, uint32_t id, const char *name, const struct stat *st, struct lz_obj_spec *s)
 {
 	char *boot_id = NULL;
@@ -350,15 +351,17 @@ static int fill_spec(struct fdump *d, uint32_t id, const char *name, const struc
 		return ret;
 	s->boot_id = boot_id;
 	s->name = strdup(d->path);
-	s->pages_file = strdup(name);
-	if (!s->name || !s->pages_file)
+	s->pages_file = name ? strdup(name) : NULL;
+	s->remote = !name;
+	if (!s->name || (name && !s->pages_file))
 		return lz_seterr(d->err, d->errlen, ENOMEM, "%s: no memory", d->path);
 	s->shmid = LZ_FILE_SHMID(id);
 	s->kind = d->kind;
 	s->page_size = d->ps;
 	s->size = d->size;
 	s->nr_pages = d->size / d->ps + (d->size % d->ps != 0);
-	s->nr_data_pages = s->nr_digests = d->nr_data;
+	s->nr_data_pages = d->nr_data;
+	s->nr_digests = d->dig ? d->nr_data : 0;
 	s->runs = s->hint = d->runs;
 	s->nr_runs = s->nr_hint = d->nr_runs;
 	s->hint_kind = LZ_HINT_RESIDENT;
@@ -437,6 +440,80 @@ int lzimg_dump_file(int dirfd, int fd, uint32_t id, const char *path, const stru
 	if (ret)
 		lzimg_spec_free(spec);
 	return fdump_end(&d, fd, ret, dirfd, name);
+}
+
+/* Pages [first, end) have data (remote objects: no digests), ascending */
+static int add_range(struct fdump *d, uint64_t first, uint64_t end)
+{
+	struct lz_range *r = d->nr_runs ? &d->runs[d->nr_runs - 1] : NULL;
+
+	if (first >= end)
+		return 0;
+	d->nr_data += end - first;
+	if (r && r->start + r->len >= first) {
+		r->len = end - r->start;
+		return 0;
+	}
+	if (d->nr_runs == d->cap_runs) {
+		size_t cap = d->cap_runs ? d->cap_runs * 2 : 16;
+
+		r = realloc(d->runs, cap * sizeof(*r));
+		if (!r)
+			return lz_seterr(d->err, d->errlen, ENOMEM, "%s: no memory for %zu runs", d->path, cap);
+		d->runs = r;
+		d->cap_runs = cap;
+	}
+	d->runs[d->nr_runs++] = (struct lz_range){ .start = first, .len = end - first };
+	return 0;
+}
+
+/* The data runs of a tmpfs file from SEEK_DATA/SEEK_HOLE, reading nothing */
+static int remote_tmpfs_runs(struct fdump *d)
+{
+	uint64_t off = 0, ps = LZIMG_MIN_PAGESZ;
+	off_t data, hole;
+	int ret = 0;
+
+	while (!ret && off < d->size) {
+		data = lseek(d->src, off, SEEK_DATA);
+		if (data < 0 && errno == ENXIO)
+			break;
+		hole = data < 0 ? -1 : lseek(d->src, data, SEEK_HOLE);
+		if (hole < 0)
+			return lz_seterr(d->err, d->errlen, errno, "%s: SEEK_DATA/SEEK_HOLE at %llu failed: %s", d->path,
+					 (unsigned long long)off, strerror(errno));
+		if ((uint64_t)data >= d->size)
+			break;
+		if ((uint64_t)hole > d->size)
+			hole = d->size;
+		off = ((uint64_t)hole + ps - 1) / ps * ps;
+		ret = add_range(d, (uint64_t)data / ps, off / ps);
+	}
+	return ret;
+}
+
+int lzimg_dump_file_remote(int fd, uint32_t id, const char *path, const struct stat *st, struct lz_obj_spec *spec,
+			   char *err, size_t errlen)
+{
+	struct fdump d = { .src = -1, .out = -1, .path = path, .size = st->st_size, .err = err, .errlen = errlen };
+	int ret;
+
+	memset(spec, 0, sizeof(*spec));
+	if (id == 0)
+		return lz_seterr(err, errlen, EINVAL, "%s: object id 0 (CRIU's ids start at 1)", path);
+	ret = fs_geometry(&d, fd, st);
+	if (!ret && d.kind == LZ_KIND_HUGETLB_FILE)
+		ret = add_range(&d, 0, d.size / d.ps); /* no SEEK_DATA on hugetlbfs; its size is whole pages */
+	else if (!ret)
+		ret = reopen_private(&d, fd, st) ?: remote_tmpfs_runs(&d);
+	if (!ret)
+		ret = fill_spec(&d, id, NULL, st, spec);
+	if (ret)
+		lzimg_spec_free(spec);
+	if (d.src >= 0 && d.src != fd)
+		close(d.src);
+	free(d.runs);
+	return ret;
 }
 
 void lzimg_spec_free(struct lz_obj_spec *spec)

@@ -185,8 +185,18 @@ static void show_obj(const struct lz_obj *o, int verbose)
 			       o->digests[o->runs[i].first + k]);
 }
 
+static const char *hex_id(const uint8_t *b, char *buf, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < LZIMG_DUMP_ID_LEN && 2 * i + 2 < len; i++)
+		snprintf(buf + 2 * i, 3, "%02x", b[i]);
+	return buf;
+}
+
 static int cmd_show(struct lz_image *img, int verbose)
 {
+	char id[2 * LZIMG_DUMP_ID_LEN + 1];
 	size_t i;
 
 	printf(LZIMG_FILE ": format %u, digest xxh3-64, %zu objects, %" PRIu64 " page digests", LZIMG_VERSION,
@@ -196,6 +206,8 @@ static int cmd_show(struct lz_image *img, int verbose)
 	if (lzimg_nr_remote(img))
 		printf(", %zu objects served by the dump's source", lzimg_nr_remote(img));
 	printf("\n");
+	if (lzimg_dump_id(img))
+		printf("dump id %s\n", hex_id(lzimg_dump_id(img), id, sizeof(id)));
 	for (i = 0; i < lzimg_nr_objs(img); i++)
 		show_obj(lzimg_obj(img, i), verbose);
 	return 0;
@@ -284,11 +296,17 @@ static void json_obj(const struct lz_obj *o, int last)
 
 static int cmd_json(struct lz_image *img)
 {
+	char id[2 * LZIMG_DUMP_ID_LEN + 1];
 	size_t i, n = lzimg_nr_objs(img);
 
 	printf("{\n  \"magic\": \"LAZYSHM_SHMEM\",\n  \"version\": %u,\n  \"digest_algo\": \"xxh3-64\",\n"
-	       "  \"nr_digests\": %" PRIu64 ",\n  \"nr_pending\": %zu,\n  \"nr_remote\": %zu,\n  \"objects\": [\n",
+	       "  \"nr_digests\": %" PRIu64 ",\n  \"nr_pending\": %zu,\n  \"nr_remote\": %zu,\n  \"dump_id\": ",
 	       LZIMG_VERSION, lzimg_nr_digests(img), lzimg_nr_pending(img), lzimg_nr_remote(img));
+	if (lzimg_dump_id(img))
+		printf("\"%s\"", hex_id(lzimg_dump_id(img), id, sizeof(id)));
+	else
+		printf("null");
+	printf(",\n  \"objects\": [\n");
 	for (i = 0; i < n; i++)
 		json_obj(lzimg_obj(img, i), i + 1 == n);
 	printf("  ]\n}\n");
@@ -487,6 +505,7 @@ static int write_index(int dirfd, const char *path, int pending)
 		fprintf(stderr, "lazyshm-img: %s: no memory\n", path);
 	if (!ret) {
 		in.remote = remote;
+		in.dump_id = old ? lzimg_dump_id(old) : NULL;
 		in.extra = specs;
 		in.nr_extra = nr;
 		ret = lzimg_write_from_criu_in(dirfd, &in, err, sizeof(err));

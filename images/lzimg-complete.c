@@ -130,7 +130,7 @@ static int complete_all(int dirfd, const struct lz_image *img, struct lz_obj_spe
 		*pages += o->nr_data_pages;
 	}
 	if (!ret)
-		ret = lzimg_write(dirfd, specs, n, err, errlen);
+		ret = lzimg_write_id(dirfd, lzimg_dump_id(img), specs, n, err, errlen);
 	return ret;
 }
 

@@ -159,11 +159,15 @@ out:
 	return ret;
 }
 
-static size_t pack_head(const struct lz_obj_spec *objs, size_t nr, uint32_t version, uint8_t *buf)
+static size_t pack_head(const struct lz_obj_spec *objs, size_t nr, uint32_t version, const uint8_t *dump_id,
+			uint8_t *buf)
 {
 	LazyshmHead h = LAZYSHM_HEAD__INIT;
 	size_t i, n;
 
+	h.has_dump_id = dump_id != NULL;
+	h.dump_id.data = (uint8_t *)dump_id;
+	h.dump_id.len = dump_id ? LZIMG_DUMP_ID_LEN : 0;
 	h.version = version;
 	h.digest_algo = LAZYSHM_DIGEST_ALGO__XXH3_64;
 	h.nr_objects = nr;
@@ -183,8 +187,8 @@ static size_t pack_head(const struct lz_obj_spec *objs, size_t nr, uint32_t vers
 }
 
 /* Two passes: size everything, then pack into one buffer. */
-int lzimg_encode(const struct lz_obj_spec *objs, size_t nr, uint32_t version, void **buf, size_t *len, char *err,
-		 size_t errlen)
+static int encode(const struct lz_obj_spec *objs, size_t nr, uint32_t version, const uint8_t *dump_id, void **buf,
+		  size_t *len, char *err, size_t errlen)
 {
 	uint8_t *b = NULL;
 	size_t pos, i, total;
@@ -193,7 +197,7 @@ int lzimg_encode(const struct lz_obj_spec *objs, size_t nr, uint32_t version, vo
 	if (nr > UINT32_MAX)
 		return lz_seterr(err, errlen, EFBIG, "%s: too many objects (%zu)", LZIMG_FILE, nr);
 	for (pass = 0; pass < 2; pass++) {
-		pos = pack_head(objs, nr, version, b);
+		pos = pack_head(objs, nr, version, dump_id, b);
 		for (i = 0; i < nr; i++) {
 			ret = pack_obj(&objs[i], b, &pos, err, errlen);
 			if (ret) {
@@ -211,6 +215,12 @@ int lzimg_encode(const struct lz_obj_spec *objs, size_t nr, uint32_t version, vo
 	*buf = b;
 	*len = total;
 	return 0;
+}
+
+int lzimg_encode(const struct lz_obj_spec *objs, size_t nr, uint32_t version, void **buf, size_t *len, char *err,
+		 size_t errlen)
+{
+	return encode(objs, nr, version, NULL, buf, len, err, errlen);
 }
 
 static int write_all(int fd, const uint8_t *p, size_t len)
@@ -253,20 +263,15 @@ static int write_file_atomic(int dirfd, const char *name, const void *buf, size_
 	return ret;
 }
 
-int lzimg_write(int dirfd, const struct lz_obj_spec *objs, size_t nr, char *err, size_t errlen)
-{
-	return lzimg_write_file(dirfd, LZIMG_FILE, objs, nr, err, errlen);
-}
-
-int lzimg_write_file(int dirfd, const char *name, const struct lz_obj_spec *objs, size_t nr, char *err,
-		     size_t errlen)
+static int write_named(int dirfd, const char *name, const uint8_t *dump_id, const struct lz_obj_spec *objs, size_t nr,
+		       char *err, size_t errlen)
 {
 	struct lz_image *img = NULL;
 	void *buf = NULL;
 	size_t len = 0;
 	int ret;
 
-	ret = lzimg_encode(objs, nr, LZIMG_VERSION, &buf, &len, err, errlen);
+	ret = encode(objs, nr, LZIMG_VERSION, dump_id, &buf, &len, err, errlen);
 	if (ret)
 		return ret;
 	/* Never write what the reader would refuse. */
@@ -278,4 +283,21 @@ int lzimg_write_file(int dirfd, const char *name, const struct lz_obj_spec *objs
 out:
 	free(buf);
 	return ret;
+}
+
+int lzimg_write_file(int dirfd, const char *name, const struct lz_obj_spec *objs, size_t nr, char *err,
+		     size_t errlen)
+{
+	return write_named(dirfd, name, NULL, objs, nr, err, errlen);
+}
+
+int lzimg_write_id(int dirfd, const uint8_t *dump_id, const struct lz_obj_spec *objs, size_t nr, char *err,
+		   size_t errlen)
+{
+	return write_named(dirfd, LZIMG_FILE, dump_id, objs, nr, err, errlen);
+}
+
+int lzimg_write(int dirfd, const struct lz_obj_spec *objs, size_t nr, char *err, size_t errlen)
+{
+	return lzimg_write_id(dirfd, NULL, objs, nr, err, errlen);
 }

@@ -351,6 +351,9 @@ static int parse_head(struct lz_cursor *cur, LazyshmHead **out, char *err, size_
 			  LZIMG_VERSION);
 	else if (h->digest_algo != LAZYSHM_DIGEST_ALGO__XXH3_64)
 		lz_seterr(err, errlen, EINVAL, "%s: unknown digest algorithm %d", cur->fname, (int)h->digest_algo);
+	else if (h->has_dump_id && h->dump_id.len != LZIMG_DUMP_ID_LEN)
+		lz_seterr(err, errlen, EINVAL, "%s: dump id of %zu bytes, not %u", cur->fname, h->dump_id.len,
+			  LZIMG_DUMP_ID_LEN);
 	else if (h->nr_objects > (cur->len - cur->pos) / 4)
 		lz_seterr(err, errlen, EINVAL, "%s: head claims %u objects, the %zu bytes left can't hold them",
 			  cur->fname, h->nr_objects, cur->len - cur->pos);
@@ -495,6 +498,10 @@ static int finish(struct lz_cursor *cur, struct lz_image *img, char *err, size_t
 	if (img->nr_digests != img->head->nr_digests)
 		return lz_seterr(err, errlen, EINVAL, "%s: objects hold %llu digests, head says %llu", cur->fname,
 				 (unsigned long long)img->nr_digests, (unsigned long long)img->head->nr_digests);
+	if (img->nr_remote && !img->head->has_dump_id)
+		return lz_seterr(err, errlen, EINVAL,
+				 "%s: %zu objects are served by the dump's source, but the head has no dump id",
+				 cur->fname, img->nr_remote);
 	if (img->nr_objs)
 		qsort(img->objs, img->nr_objs, sizeof(*img->objs), cmp_obj);
 	for (i = 1; i < img->nr_objs; i++)
@@ -661,6 +668,11 @@ size_t lzimg_nr_pending(const struct lz_image *img)
 size_t lzimg_nr_remote(const struct lz_image *img)
 {
 	return img->nr_remote;
+}
+
+const uint8_t *lzimg_dump_id(const struct lz_image *img)
+{
+	return img->head->has_dump_id ? img->head->dump_id.data : NULL;
 }
 
 const struct lz_presence *lzimg_presence(const struct lz_obj *o, uint32_t task, int *recorded)

@@ -14,17 +14,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define LZIMG_FILE	 "lazyshm-shmem.img"
+#define LZIMG_FILE "lazyshm-shmem.img"
 /* The working set a lazy restore recorded: the same format, objects with
  * no data runs and a HINT_ACCESS_ORDER hint (the pages in the order they
  * were first faulted), written by the lazy-pages daemon */
 #define LZIMG_ACCESS_FILE "lazyshm-access.img"
-#define LZIMG_MAGIC	 0x48535a4cu /* "LZSH" read as a little-endian u32 */
-#define LZIMG_VERSION	 1u
-#define LZIMG_MAX_FILE	 (1ULL << 36) /* refuse images above 64 GiB */
-#define LZIMG_MAX_PAGESZ (1ULL << 31) /* page_size is a u32 */
-#define LZIMG_MIN_PAGESZ 4096u
-#define LZIMG_ERRLEN	 512
+#define LZIMG_MAGIC	  0x48535a4cu /* "LZSH" read as a little-endian u32 */
+#define LZIMG_VERSION	  1u
+#define LZIMG_MAX_FILE	  (1ULL << 36) /* refuse images above 64 GiB */
+#define LZIMG_MAX_PAGESZ  (1ULL << 31) /* page_size is a u32 */
+#define LZIMG_MIN_PAGESZ  4096u
+#define LZIMG_ERRLEN	  512
+#define LZIMG_DUMP_ID_LEN 16u /* lazyshm_head.dump_id */
 
 /*
  * Files on hugetlbfs/tmpfs (kinds HUGETLB_FILE, SHM_FILE) whose content the
@@ -148,6 +149,9 @@ uint64_t lzimg_nr_digests(const struct lz_image *img);
 size_t lzimg_nr_pending(const struct lz_image *img);
 /* Objects whose content the dump's source serves (remote) */
 size_t lzimg_nr_remote(const struct lz_image *img);
+/* The dump's id (LZIMG_DUMP_ID_LEN bytes, valid as long as the image), or
+ * NULL if the head has none (always there when an object is remote) */
+const uint8_t *lzimg_dump_id(const struct lz_image *img);
 /*
  * The presence record of dumped task @task for @o: the record, or NULL if
  * the object has records but none for that task (it did not map the object
@@ -223,6 +227,9 @@ int lzimg_write(int dirfd, const struct lz_obj_spec *objs, size_t nr, char *err,
 /* Same under another name (e.g. LZIMG_ACCESS_FILE). */
 int lzimg_write_file(int dirfd, const char *name, const struct lz_obj_spec *objs, size_t nr, char *err,
 		     size_t errlen);
+/* Same with the dump id @dump_id (LZIMG_DUMP_ID_LEN bytes) in the head; NULL: none */
+int lzimg_write_id(int dirfd, const uint8_t *dump_id, const struct lz_obj_spec *objs, size_t nr, char *err,
+		   size_t errlen);
 
 /*
  * CRIU shmem page images: pagemap-shmem-<shmid>.img and its pages-<id>.img.
@@ -305,6 +312,7 @@ struct lz_index_input {
 	int digests_pending;	/* CRIU's objects without digests, marked pending */
 	const uint64_t *remote; /* shmids of CRIU's objects the dump's source serves */
 	size_t nr_remote;
+	const uint8_t *dump_id; /* LZIMG_DUMP_ID_LEN bytes for the head, or NULL */
 };
 /*
  * lzimg_write_from_criu_with() with presence records and, with
@@ -354,6 +362,14 @@ int lzimg_write_from_criu_with(int dirfd, const struct lz_obj_spec *extra, size_
 struct stat;
 int lzimg_dump_file(int dirfd, int fd, uint32_t id, const char *path, const struct stat *st, struct lz_obj_spec *spec,
 		    char *err, size_t errlen);
+/*
+ * Same for a file whose content the dump's source serves (remote): no pages
+ * file is written and no page read; the data runs come from
+ * SEEK_DATA/SEEK_HOLE on tmpfs, and are the whole file on hugetlbfs (which
+ * has no holes to seek); no digests, remote set, pages_file NULL.
+ */
+int lzimg_dump_file_remote(int fd, uint32_t id, const char *path, const struct stat *st, struct lz_obj_spec *spec,
+			   char *err, size_t errlen);
 /* This boot's /proc/sys/kernel/random/boot_id, as file objects record it:
  * 0, or -errno. */
 int lzimg_boot_id(char *buf, size_t len);
