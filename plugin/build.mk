@@ -3,7 +3,8 @@
 #
 #   plugin/lazyshm_plugin.c  registration and hook routing
 #   plugin/common/           what every stage uses (settings, kinds, ABI check,
-#                            descriptor passing, the registry protocol, pidfds)
+#                            descriptor passing, the registry protocol, pidfds,
+#                            the remote transport and protocol)
 #   plugin/dump/             criu dump
 #   plugin/restore/          criu restore
 #   plugin/daemon/           criu lazy-pages
@@ -22,7 +23,7 @@ CRIU_INCLUDES	:= -iquote $(CRIU_SRC)/criu/include -iquote $(CRIU_SRC)/include \
 		   -iquote $(CRIU_SRC)/criu/arch/x86/include -I$(CRIU_SRC)/images
 PLUGIN_CFLAGS	:= $(CFLAGS) -fPIC -fvisibility=hidden $(PLUGIN_INCLUDES) $(CRIU_INCLUDES) \
 		   -I$(BUILD)/images -Iimages $(KERNEL_LIB_CFLAGS)
-PLUGIN_LIBS	:= $(PLUGIN_EXTRA_OBJS) -lxxhash -lprotobuf-c -lpthread
+PLUGIN_LIBS	:= $(PLUGIN_EXTRA_OBJS) -lxxhash -lprotobuf-c -lgnutls -lpthread
 
 # the patched tree's headers change with the series: rebuild then
 $(PLUGIN_DIR)/%.o: plugin/%.c $(PLUGIN_HDRS) $(PLUGIN_DEPS) $(wildcard $(CRIU_SRC)/.lazyshm-series) | $(CRIU)
@@ -47,3 +48,24 @@ $(TRACKD): plugin/track/holder/trackd.c plugin/common/scm.c plugin/common/scm.h 
 	$(CC) $(CFLAGS) -Iplugin/common -Iplugin/track -o $@ plugin/track/holder/trackd.c plugin/common/scm.c
 
 BUILD_TARGETS += $(TRACKD)
+
+# The remote transport, protocol and server need nothing of CRIU: the unit
+# tests and tests/workloads/lzfetch (a destination speaking the protocol)
+# link them too, built without CRIU's headers.
+REMOTE_SRCS	:= plugin/common/xport.c plugin/common/remote-proto.c plugin/dump/remote-serve.c
+REMOTE_OBJS	:= $(patsubst plugin/%.c,$(PLUGIN_DIR)/standalone/%.o,$(REMOTE_SRCS))
+REMOTE_LIBS	:= -lgnutls -lxxhash -lpthread
+REMOTE_CFLAGS	:= -Iplugin/common -Iplugin/dump -Iplugin/daemon -Iimages
+
+$(PLUGIN_DIR)/standalone/%.o: plugin/%.c $(PLUGIN_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(REMOTE_CFLAGS) -c $< -o $@
+
+UNIT_OBJS_test_remote	:= $(REMOTE_OBJS)
+UNIT_LIBS_test_remote	:= $(REMOTE_LIBS)
+
+LZFETCH		:= $(BUILD)/tests/bin/lzfetch
+$(LZFETCH): tests/workloads/lzfetch.c $(REMOTE_OBJS) $(LZIMG_LIB) $(PLUGIN_HDRS) $(LZIMG_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(REMOTE_CFLAGS) -I$(BUILD)/images $< $(REMOTE_OBJS) $(LZIMG_LIB) -o $@ \
+		$(REMOTE_LIBS) -lprotobuf-c

@@ -24,6 +24,7 @@
 #include "files-dump.h"
 #include "log.h"
 #include "presence.h"
+#include "remote-src.h"
 #include "restore.h"
 #include "track.h"
 
@@ -58,14 +59,18 @@ static int lazyshm_plugin_init(int stage)
 		return lz_daemon_init(&cfg);
 	if (stage == CR_PLUGIN_STAGE__RESTORE)
 		return lz_restore_init(&cfg);
-	if (stage == CR_PLUGIN_STAGE__DUMP)
+	if (stage == CR_PLUGIN_STAGE__DUMP) {
 		lz_dump_files_init(&cfg);
+		return lz_remote_init(&cfg);
+	}
 	return 0;
 }
 
 static void lazyshm_plugin_fini(int stage, int ret)
 {
 	if (stage == CR_PLUGIN_STAGE__DUMP) {
+		/* CRIU's lazy session, if any, has ended */
+		lz_remote_fini();
 		lz_dump_files_fini();
 		lz_presence_fini();
 	}
@@ -93,6 +98,13 @@ __attribute__((visibility("default"))) CR_PLUGIN_REGISTER("lazyshm", lazyshm_plu
 }
 CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__RESTORE_SHMEM_CONTENT, lazyshm_plugin_restore_shmem_content)
 
+/* With --lazy-pages: may the dump's source serve this object itself? (remote-src.c) */
+static int lazyshm_plugin_dump_shmem_content(int fd, uint64_t shmid, uint64_t size, int kind, int flags)
+{
+	return lz_remote_dump_shmem(fd, shmid, size, kind, flags);
+}
+CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__DUMP_SHMEM_CONTENT, lazyshm_plugin_dump_shmem_content)
+
 static int lazyshm_plugin_dump_reg_file(int fd, uint32_t obj_id, const char *path, const struct stat *st,
 					int64_t fs_type)
 {
@@ -115,7 +127,10 @@ static int lazyshm_plugin_dump_finish(int ret)
 		return 0;
 	}
 	lz_track_finish(ret);
-	if (lazyshm_dump_finish() == 0)
+	ret = lazyshm_dump_finish();
+	if (ret > 0) /* objects whose content is only in the tasks: the index is a must */
+		return -EIO;
+	if (ret == 0)
 		return 0;
 	if (nr_files)
 		return -EIO;

@@ -133,6 +133,33 @@ static int read_ms(const char *name, unsigned *ms)
 	return 0;
 }
 
+/* An unsigned number in [lo, hi]; unset: @dflt */
+static int read_uint(const char *name, unsigned long lo, unsigned long hi, unsigned dflt, unsigned *val)
+{
+	const char *v = getenv(name);
+	char *end;
+	unsigned long n;
+
+	*val = dflt;
+	if (!v || !*v)
+		return 0;
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (errno || *end || n < lo || n > hi) {
+		pr_err("%s=%s: expected %lu to %lu\n", name, v, lo, hi);
+		return -1;
+	}
+	*val = n;
+	return 0;
+}
+
+static int read_remote(struct lz_config *c)
+{
+	return read_bool("LAZYSHM_REMOTE", true, &c->remote) ||
+	       read_uint("LAZYSHM_REMOTE_PORT", 1, 65535, 0, &c->remote_port) ||
+	       read_uint("LAZYSHM_REMOTE_TIMEOUT", 1, 86400, 60, &c->remote_timeout_s);
+}
+
 static int read_threads(unsigned *n)
 {
 	const char *v = getenv("LAZYSHM_FILL_THREADS");
@@ -167,7 +194,8 @@ int lz_config_read(struct lz_config *c)
 		}
 	}
 	if (read_files_policy(&c->files_policy) || read_restore_files(c) ||
-	    read_ms("LAZYSHM_TEST_FILL_DELAY_MS", &c->test_fill_delay_ms) || read_threads(&c->fill_threads))
+	    read_ms("LAZYSHM_TEST_FILL_DELAY_MS", &c->test_fill_delay_ms) || read_threads(&c->fill_threads) ||
+	    read_remote(c))
 		return -1;
 	/* the testing knob slows one thread down, as the tests' timings assume */
 	if (c->test_fill_delay_ms && !getenv("LAZYSHM_FILL_THREADS"))

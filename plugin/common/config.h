@@ -26,6 +26,16 @@
  *                             previous lazy restore recorded first, and
  *                             record one if there is none (on, default);
  *                             neither (off); record again (record)
+ *   LAZYSHM_REMOTE=1|0        (dump --lazy-pages) serve shared memory from
+ *                             the dump's source instead of writing it into
+ *                             the images, for the objects a restore can
+ *                             defer (default 1; see docs/REMOTE.md)
+ *   LAZYSHM_REMOTE_PORT=N     (dump) the port the source serves on; default
+ *                             the page server's --port + 1
+ *   LAZYSHM_REMOTE_TIMEOUT=S  (dump) a destination silent this long in the
+ *                             middle of a message, or a connection the
+ *                             kernel sees dead this long, ends the session
+ *                             (default 60)
  *   LAZYSHM_FILL_THREADS=N    (lazy-pages) threads that fill pages in the
  *                             background, 1 to 8 (default 2, 1 on one CPU)
  *   LAZYSHM_TEST_FILL_DELAY_MS=N     (lazy-pages, for tests only) the
@@ -68,6 +78,9 @@ struct lz_config {
 	unsigned test_fill_delay_ms; /* LAZYSHM_TEST_FILL_DELAY_MS, 0 normally */
 	unsigned fill_threads;	     /* LAZYSHM_FILL_THREADS */
 	int replay;		     /* LAZYSHM_REPLAY: LZ_REPLAY_* (daemon/replay.h) */
+	bool remote;		     /* LAZYSHM_REMOTE */
+	unsigned remote_port;	     /* LAZYSHM_REMOTE_PORT, 0: --port + 1 */
+	unsigned remote_timeout_s;   /* LAZYSHM_REMOTE_TIMEOUT */
 };
 
 int lz_config_read(struct lz_config *c);

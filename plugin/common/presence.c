@@ -308,6 +308,17 @@ size_t lz_presence_collect(const struct lz_obj_spec *files, size_t nr_files, con
 	return P.nr_recs;
 }
 
+size_t lz_presence_nr_tasks(bool *all)
+{
+	*all = !P.failed;
+	return P.nr_tasks;
+}
+
+int lz_presence_procdir(size_t i)
+{
+	return i < P.nr_tasks ? lz_pidfd_procdir(P.tasks[i].pidfd) : -1;
+}
+
 void lz_presence_fini(void)
 {
 	size_t i;

@@ -26,6 +26,14 @@ void lz_presence_task(int real_pid);
  * read for some task (then none is recorded: a restore maps every page
  * into every task, as without records).
  */
+/*
+ * The frozen tasks remembered so far (CHECKPOINT_DEVICES runs for every
+ * task before anything is dumped): their number, and in *all whether every
+ * task could be remembered; and an O_PATH descriptor of /proc/<pid> of
+ * task @i (lz_pidfd_procdir()), or -1.
+ */
+size_t lz_presence_nr_tasks(bool *all);
+int lz_presence_procdir(size_t i);
 size_t lz_presence_collect(const struct lz_obj_spec *files, size_t nr_files, const struct lz_task_presence **out);
 void lz_presence_fini(void);
 

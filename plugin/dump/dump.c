@@ -28,6 +28,7 @@
 #include "files-dump.h"
 #include "lzimg.h"
 #include "presence.h"
+#include "remote-src.h"
 
 static uint64_t now_us(void)
 {
@@ -74,7 +75,10 @@ static int write_image(int dirfd)
 	const struct lz_obj_spec *files = NULL;
 	size_t nr_files = lz_dump_files_specs(&files);
 	char err[LZIMG_ERRLEN] = "";
+	int nr_remote = lz_remote_finish(&in);
 
+	if (nr_remote < 0)
+		return 1;
 	in.extra = files;
 	in.nr_extra = nr_files;
 	in.nr_presence = lz_presence_collect(files, nr_files, &in.presence);
@@ -83,6 +87,12 @@ static int write_image(int dirfd)
 	else if (!lzimg_write_from_criu_in(dirfd, &in, err, sizeof(err)))
 		return 0;
 	pr_err("dump: can't write %s: %s\n", LZIMG_FILE, err);
+	if (nr_remote)
+		pr_err("dump: the content of %d shared object(s) the source was to serve is not in the images, which "
+		       "no restore can use without %s: the dump fails\n",
+		       nr_remote, LZIMG_FILE);
+	if (nr_remote)
+		return 1;
 	if (nr_files)
 		pr_err("dump: the content of %zu file(s) on tmpfs/hugetlbfs (first: %s) is only in "
 		       "lazyshm-file-*.pages, which no restore can use without %s: the dump fails\n",
@@ -99,8 +109,11 @@ int lazyshm_dump_finish(void)
 	lz_dump_files_fini();
 	lz_presence_fini();
 	if (ret)
+		return ret;
+	if (log_objects(dirfd, t0))
 		return -1;
-	return log_objects(dirfd, t0);
+	/* before CRIU's lazy page server starts: the destination may come at once */
+	return lz_remote_start() ? 1 : 0;
 }
 
 int lazyshm_dump_released(void)

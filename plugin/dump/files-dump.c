@@ -20,6 +20,7 @@
 #include "config.h"
 #include "files-dump.h"
 #include "lzimg.h"
+#include "remote-src.h"
 
 struct files_dump {
 	int policy; /* enum lz_files_policy */
@@ -91,6 +92,16 @@ int lz_dump_file(int fd, uint32_t obj_id, const char *path, const struct stat *s
 		return -EBADF;
 	}
 	s = &F.specs[F.nr];
+	ret = lz_remote_file(fd, obj_id, path, st, huge, s);
+	if (ret < 0)
+		return ret == -ENOTSUP ? -EIO : ret;
+	if (ret) {
+		F.nr++;
+		pr_info("dump: file %s (%s, %s): %" PRIu64 " of %" PRIu64 " pages with data, served by the dump's "
+			"source\n",
+			path, lzimg_kind_name(s->kind), s->unlinked ? "unlinked" : "named", s->nr_data_pages, s->nr_pages);
+		return 0;
+	}
 	ret = lzimg_dump_file(dirfd, fd, obj_id, path, st, s, err, sizeof(err));
 	if (ret) {
 		pr_err("dump: file %s: can't store its content: %s\n", path, err);
