@@ -52,7 +52,8 @@ BUILD_TARGETS += $(TRACKD)
 # The remote transport, protocol and server need nothing of CRIU: the unit
 # tests and tests/workloads/lzfetch (a destination speaking the protocol)
 # link them too, built without CRIU's headers.
-REMOTE_SRCS	:= plugin/common/xport.c plugin/common/remote-proto.c plugin/dump/remote-serve.c
+REMOTE_SRCS	:= plugin/common/xport.c plugin/common/remote-proto.c plugin/dump/remote-serve.c \
+		   plugin/daemon/remote-client.c
 REMOTE_OBJS	:= $(patsubst plugin/%.c,$(PLUGIN_DIR)/standalone/%.o,$(REMOTE_SRCS))
 REMOTE_LIBS	:= -lgnutls -lxxhash -lpthread
 REMOTE_CFLAGS	:= -Iplugin/common -Iplugin/dump -Iplugin/daemon -Iimages

@@ -25,7 +25,7 @@ PKGS=(
 	# CRIU calls iptables-save for a container's network namespace; the
 	# containers' rootfs is busybox (busybox-static, above)
 	runc podman iptables
-	# migration tests (110-117): throwaway TLS certificates
+	# migration tests (110-119) and the remote unit tests: throwaway TLS certificates
 	openssl
 )
 

@@ -3,8 +3,9 @@
  * TCP with optional TLS between the dump's source and the destination; see
  * xport.h. Sockets are non-blocking: every wait is a poll() on the socket
  * and the cancel descriptor with a deadline. gnutls reads and writes the
- * socket itself (gnutls_transport_set_int); GNUTLS_E_AGAIN sends us back to
- * poll() in the direction it says. TCP_USER_TIMEOUT and keepalives make the
+ * socket through tls_push/tls_pull (send() with MSG_NOSIGNAL: a peer gone
+ * must not kill criu with SIGPIPE); GNUTLS_E_AGAIN sends us back to poll()
+ * in the direction it says. TCP_USER_TIMEOUT and keepalives make the
  * kernel fail a connection whose peer stops answering for idle_ms, also
  * while no message is under way.
  */
@@ -183,6 +184,17 @@ static int tls_creds(struct lz_xport *x, const struct lz_xport_tls *t, char *err
 	return 0;
 }
 
+/* gnutls writes with these: never a SIGPIPE in criu's process when the peer is gone */
+static ssize_t tls_push(gnutls_transport_ptr_t p, const void *data, size_t len)
+{
+	return send(((struct lz_xport *)p)->sk, data, len, MSG_NOSIGNAL);
+}
+
+static ssize_t tls_pull(gnutls_transport_ptr_t p, void *data, size_t len)
+{
+	return recv(((struct lz_xport *)p)->sk, data, len, 0);
+}
+
 static int tls_session(struct lz_xport *x, bool server, char *err, size_t errlen)
 {
 	int ret;
@@ -197,7 +209,9 @@ static int tls_session(struct lz_xport *x, bool server, char *err, size_t errlen
 		ret = gnutls_set_default_priority(x->tls);
 	if (ret)
 		return seterr(err, errlen, EINVAL, "tls with %s: %s", x->peer, gnutls_strerror(ret));
-	gnutls_transport_set_int(x->tls, x->sk);
+	gnutls_transport_set_ptr(x->tls, x);
+	gnutls_transport_set_push_function(x->tls, tls_push);
+	gnutls_transport_set_pull_function(x->tls, tls_pull);
 	if (server)
 		gnutls_certificate_server_set_request(x->tls, GNUTLS_CERT_REQUIRE);
 	return 0;

@@ -266,6 +266,14 @@ static void session(struct lz_server *s, struct lz_xport *x)
 	}
 }
 
+static void set_session(struct lz_server *s, const char *peer)
+{
+	pthread_mutex_lock(&s->lock);
+	s->st.session = true;
+	snprintf(s->st.peer, sizeof(s->st.peer), "%s", peer);
+	pthread_mutex_unlock(&s->lock);
+}
+
 /* The destination's hello, and ours: 0 the session may start, -1 not */
 static int hello(struct lz_server *s, struct lz_xport *x)
 {
@@ -282,6 +290,8 @@ static int hello(struct lz_server *s, struct lz_xport *x)
 	}
 	lz_rp_get_hello(b, &h);
 	mine.status = lz_rp_check_hello(&h, LZ_RP_ROLE_DEST, s->cfg.dump_id, why, sizeof(why));
+	if (!mine.status) /* before our answer: a DONE may follow it at once */
+		set_session(s, lz_xport_peer(x));
 	lz_rp_put_hello(b, &mine);
 	if (lz_xport_send(x, b, sizeof(b), err, sizeof(err))) {
 		note(s, "%s", err);
@@ -290,14 +300,6 @@ static int hello(struct lz_server *s, struct lz_xport *x)
 	if (mine.status)
 		note(s, "%s refused: %s", lz_xport_peer(x), why);
 	return mine.status ? -1 : 0;
-}
-
-static void set_session(struct lz_server *s, const char *peer)
-{
-	pthread_mutex_lock(&s->lock);
-	s->st.session = true;
-	snprintf(s->st.peer, sizeof(s->st.peer), "%s", peer);
-	pthread_mutex_unlock(&s->lock);
 }
 
 static void *serve_thread(void *arg)
@@ -321,7 +323,6 @@ static void *serve_thread(void *arg)
 			continue;
 		}
 		if (hello(s, x) == 0) {
-			set_session(s, lz_xport_peer(x));
 			note(s, "session with %s%s", lz_xport_peer(x), lz_xport_tls(x) ? " (TLS)" : "");
 			session(s, x);
 		}
