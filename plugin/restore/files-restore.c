@@ -339,6 +339,13 @@ int lz_restore_file(const struct lz_restore_ctx *c, uint32_t id, int root, const
 		*out_flags |= CR_FILE_DEFERRED;
 		return fd;
 	}
+	if (o->remote) {
+		pr_err("file %s cannot be restored eagerly (%s): its content is not in the images, the dump's source "
+		       "serves it to a lazy restore\n",
+		       o->name, why);
+		close(fd);
+		return -EIO;
+	}
 	pr_info("file %s restored eagerly: %s\n", o->name, why);
 	if (o->nr_data_pages && (!(o = c->full_obj(o->shmid)) || lz_eager_restore(c->imgdir, o, fd, o->size))) {
 		close(fd);

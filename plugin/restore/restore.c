@@ -157,6 +157,12 @@ int lz_restore_shmem_content(int fd, uint64_t shmid, uint64_t size, int kind, in
 			shmid, size);
 		return 1;
 	}
+	if (o && o->remote) {
+		pr_err("%s %#" PRIx64 " cannot be restored eagerly (%s): its content is not in the images, the dump's "
+		       "source serves it to a lazy restore\n",
+		       kn, shmid, why);
+		return -EIO;
+	}
 	pr_info("%s %#" PRIx64 " restored eagerly: %s\n", kn, shmid, why);
 	if (!o) {
 		pr_warn("%s %#" PRIx64 " is not in the lazyshm image: CRIU restores it unvalidated\n", kn,

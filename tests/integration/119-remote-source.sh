@@ -5,7 +5,8 @@
 # speaking the protocol (lzfetch) gets every page with the content of an
 # eager dump of the same tasks; requests out of range get an ERROR and the
 # session goes on; the source logs the DONE. Objects a restore could not
-# defer (4K SysV, a memfd a task holds open) still go into the images.
+# defer (4K SysV, a memfd a task holds open) still go into the images, and
+# a restore that would fill a remote object itself fails, naming it.
 . "$(dirname "$0")/../lib/common.sh"
 
 lz_require_root
@@ -84,4 +85,17 @@ grep -q "remote: request for shmid .* refused" "$L/dump.log" || lz_fail "the sou
 # 6. the index checks out: local objects by digest, remote ones by geometry
 "$BUILD/bin/lazyshm-img" verify "$L" >"$W/verify.out" 2>&1 || lz_fail "verify: $(cat "$W/verify.out")"
 grep -q "5 objects are served by the dump's source" "$W/verify.out" || lz_fail "verify: $(cat "$W/verify.out")"
+for p in $(cat "$W/ready"); do lz_wait_gone "$p" 10 || lz_fail "dumped task $p is still there"; done
+# 7. no restore fills a remote object itself: CRIU alone, and with the plugin but not lazy
+if "$CRIU" restore -D "$L" -v4 -o restore-criu.log --shell-job -d >/dev/null 2>&1; then
+	lz_fail "CRIU restored a dump whose shared memory is not in the images"
+fi
+grep -q "its content is not in the images, the dump's source serves it" "$L/restore-criu.log" ||
+	lz_fail "CRIU's restore did not name the remote object: $(grep -i error "$L/restore-criu.log" | tail -3)"
+for p in $(cat "$W/ready"); do lz_wait_gone "$p" 10 || lz_fail "task $p of the failed restore is still there"; done
+if "$CRIU" restore -D "$L" --libdir "$LIBDIR" -v4 -o restore-eager.log --shell-job -d >/dev/null 2>&1; then
+	lz_fail "an eager restore with the plugin restored remote objects"
+fi
+grep -q "the dump's source serves" "$L/restore-eager.log" ||
+	lz_fail "the eager restore did not say why: $(grep -i error "$L/restore-eager.log" | tail -3)"
 lz_log "PASS: 5 objects served remotely, none of their pages in the images, every page fetched as dumped"

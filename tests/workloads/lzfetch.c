@@ -175,26 +175,54 @@ static int session(const struct args *a, const struct lz_image *img, const struc
 static int parse(int argc, char **argv, struct args *a)
 {
 	static const struct option o[] = {
-		{ "images", 1, NULL, 'i' }, { "host", 1, NULL, 'h' }, { "port", 1, NULL, 'p' },
-		{ "check", 1, NULL, 'c' },  { "bad", 0, NULL, 'b' },  { "tls", 0, NULL, 't' },
-		{ "cacert", 1, NULL, 'A' }, { "cert", 1, NULL, 'C' }, { "key", 1, NULL, 'K' },
-		{ "name", 1, NULL, 'N' },   { NULL, 0, NULL, 0 },
+		{ "images", 1, NULL, 'i' },
+		{ "host", 1, NULL, 'h' },
+		{ "port", 1, NULL, 'p' },
+		{ "check", 1, NULL, 'c' },
+		{ "bad", 0, NULL, 'b' },
+		{ "tls", 0, NULL, 't' },
+		{ "cacert", 1, NULL, 'A' },
+		{ "cert", 1, NULL, 'C' },
+		{ "key", 1, NULL, 'K' },
+		{ "name", 1, NULL, 'N' },
+		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
 	while ((c = getopt_long(argc, argv, "", o, NULL)) != -1) {
 		switch (c) {
-		case 'i': a->images = optarg; break;
-		case 'h': a->host = optarg; break;
-		case 'p': a->port = (uint16_t)atoi(optarg); break;
-		case 'c': a->check = optarg; break;
-		case 'b': a->bad = 1; break;
-		case 't': a->tls.on = true; break;
-		case 'A': a->tls.cacert = optarg; break;
-		case 'C': a->tls.cert = optarg; break;
-		case 'K': a->tls.key = optarg; break;
-		case 'N': a->tls.verify_name = optarg; break;
-		default: return -1;
+		case 'i':
+			a->images = optarg;
+			break;
+		case 'h':
+			a->host = optarg;
+			break;
+		case 'p':
+			a->port = (uint16_t)atoi(optarg);
+			break;
+		case 'c':
+			a->check = optarg;
+			break;
+		case 'b':
+			a->bad = 1;
+			break;
+		case 't':
+			a->tls.on = true;
+			break;
+		case 'A':
+			a->tls.cacert = optarg;
+			break;
+		case 'C':
+			a->tls.cert = optarg;
+			break;
+		case 'K':
+			a->tls.key = optarg;
+			break;
+		case 'N':
+			a->tls.verify_name = optarg;
+			break;
+		default:
+			return -1;
 		}
 	}
 	return a->images && a->host && a->port ? 0 : -1;
