@@ -23,6 +23,9 @@ static void exercise_presence(const struct lz_obj *o)
 
 	if (o->digests_pending && o->digests)
 		__builtin_trap();
+	/* a remote object has no digests and is never pending */
+	if (o->remote && (o->digests || o->digests_pending))
+		__builtin_trap();
 	for (i = 0; i < o->nr_presence; i++) {
 		const struct lz_presence *p = &o->presence[i];
 
@@ -63,8 +66,8 @@ static void exercise_image(struct lz_image *img)
 		for (p = 0; p < o->nr_hint; p++)
 			if (o->hint[p].start + o->hint[p].len > o->nr_pages)
 				__builtin_trap();
-		/* A file object's pages file is a plain name in the images dir. */
-		if (lzimg_kind_is_file(o->kind) != (o->pages_file != NULL) ||
+		/* A file object's pages file is a plain name in the images dir; a remote one has none. */
+		if ((lzimg_kind_is_file(o->kind) && !o->remote) != (o->pages_file != NULL) ||
 		    (o->pages_file && (strchr(o->pages_file, '/') || o->pages_file[0] == '.')) ||
 		    (lzimg_kind_is_file(o->kind) && o->shmid != LZ_FILE_SHMID(o->remap_id)))
 			__builtin_trap();

@@ -690,6 +690,91 @@ static void test_pending_presence_refused(void **state)
 	expect_refused(s, 2, "presence runs of task 1 run 1 starts at page 2");
 }
 
+/* Remote objects: no digests, no pages file, a dump id in the head */
+static void remote_specs(struct lz_obj_spec s[3])
+{
+	file_specs(s);
+	s[0].remote = 1; /* a hugetlb file the source serves */
+	s[0].nr_digests = 0;
+	s[0].digests = NULL;
+	s[0].pages_file = NULL;
+	good_specs(&s[1]);
+	s[1].remote = 1; /* a memfd the source serves */
+	s[1].nr_digests = 0;
+	s[1].digests = NULL;
+}
+
+static const uint8_t dump_id[LZIMG_DUMP_ID_LEN] = { 0xde, 0xad, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14 };
+
+static void test_remote_round_trip(void **state)
+{
+	struct lz_obj_spec s[3];
+	char err[LZIMG_ERRLEN] = "";
+	struct lz_image *img = NULL;
+	const struct lz_obj *o;
+	char *dir = mkdtemp_dir();
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+	uint64_t dg;
+
+	assert_true(dfd >= 0);
+	remote_specs(s);
+	/* a remote object needs the dump id */
+	assert_int_equal(lzimg_write(dfd, s, 3, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "no dump id"));
+	assert_int_equal(lzimg_write_id(dfd, dump_id, s, 3, err, sizeof(err)), 0);
+	assert_int_equal(lzimg_load(dfd, &img, err, sizeof(err)), 0);
+	assert_int_equal(lzimg_nr_remote(img), 2);
+	assert_memory_equal(lzimg_dump_id(img), dump_id, LZIMG_DUMP_ID_LEN);
+	assert_int_equal(lzimg_nr_digests(img), 1); /* the one of the hugetlb SysV segment, which is not remote */
+	o = lzimg_find(img, LZ_FILE_SHMID(3));
+	assert_non_null(o);
+	assert_true(o->remote);
+	assert_null(o->pages_file);
+	assert_null(o->digests);
+	assert_int_equal(lzimg_page_data(o, 0), 1);
+	assert_int_equal(lzimg_page_data(o, 1), 0);
+	assert_int_equal(lzimg_page_digest(o, 0, &dg), -EINVAL);
+	o = lzimg_find(img, 34);
+	assert_true(o && o->remote && o->nr_data_pages == 6);
+	assert_false(lzimg_find(img, 7)->remote);
+	/* nothing pending: the image stays as written (test 94 completes one with remote objects) */
+	lzimg_free(img);
+	assert_int_equal(lzimg_complete_digests(dfd, NULL, NULL, err, sizeof(err)), 0);
+	assert_int_equal(lzimg_load(dfd, &img, err, sizeof(err)), 0);
+	assert_memory_equal(lzimg_dump_id(img), dump_id, LZIMG_DUMP_ID_LEN);
+	assert_int_equal(lzimg_nr_remote(img), 2);
+	lzimg_free(img);
+	close(dfd);
+	rm_dir(dir);
+}
+
+static void test_remote_refused(void **state)
+{
+	static const uint64_t six[6] = { 1, 2, 3, 4, 5, 6 };
+	struct lz_obj_spec s[3];
+	char err[LZIMG_ERRLEN] = "";
+	char *dir = mkdtemp_dir();
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+
+	assert_true(dfd >= 0);
+	remote_specs(s);
+	s[1].nr_digests = 6;
+	s[1].digests = six;
+	assert_int_equal(lzimg_write_id(dfd, dump_id, s, 3, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "served by the dump's source, but has digests"));
+	remote_specs(s);
+	s[1].digests_pending = 1;
+	assert_int_equal(lzimg_write_id(dfd, dump_id, s, 3, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "pending"));
+	remote_specs(s);
+	s[0].pages_file = "lazyshm-file-3.pages";
+	assert_int_equal(lzimg_write_id(dfd, dump_id, s, 3, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "but has a pages_file"));
+	print_message("refused as expected: %s\n", err);
+	close(dfd);
+	rm_dir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -707,6 +792,8 @@ int main(void)
 		cmocka_unit_test(test_file_refused),
 		cmocka_unit_test(test_load_meta),
 		cmocka_unit_test(test_pending_presence_round_trip),
+		cmocka_unit_test(test_remote_round_trip),
+		cmocka_unit_test(test_remote_refused),
 		cmocka_unit_test(test_pending_presence_refused),
 	};
 
