@@ -260,6 +260,14 @@ int lz_pagesrc_open_remote(int dirfd, uint64_t shmid, struct lz_pagesrc **out, c
  * file sources.
  */
 int lz_pagesrc_open_obj(int dirfd, const struct lz_obj *o, struct lz_pagesrc **out, char *err, size_t errlen);
+/*
+ * The geometry of any remote object (o->remote): CRIU's kinds as
+ * lz_pagesrc_open_remote(dirfd, o->shmid), file kinds from o->runs (the
+ * last one clipped to o->size). Reads of data fail; lz_pagesrc_next_data()
+ * and lz_pagesrc_locate() say which pages have data (the destination
+ * fetches those from the dump's source).
+ */
+int lz_pagesrc_open_remote_obj(int dirfd, const struct lz_obj *o, struct lz_pagesrc **out, char *err, size_t errlen);
 /* Parse a pagemap image held in memory (no pages file: reads fail). */
 int lz_pagesrc_parse(const void *buf, size_t len, const char *fname, struct lz_pagesrc **out, char *err, size_t errlen);
 /* Copy object bytes [off, off+len) into dst: data via pread() straight into

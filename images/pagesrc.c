@@ -499,6 +499,32 @@ int lz_pagesrc_open_obj(int dirfd, const struct lz_obj *o, struct lz_pagesrc **o
 	return 0;
 }
 
+int lz_pagesrc_open_remote_obj(int dirfd, const struct lz_obj *o, struct lz_pagesrc **out, char *err, size_t errlen)
+{
+	struct lz_pagesrc *s;
+	int ret;
+
+	if (!o->remote)
+		return lz_seterr(err, errlen, EINVAL, "%s %#llx \"%s\": its content is in the images, not remote",
+				 lzimg_kind_name(o->kind), (unsigned long long)o->shmid, o->name);
+	if (!lzimg_kind_is_file(o->kind))
+		return lz_pagesrc_open_remote(dirfd, o->shmid, out, err, errlen);
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return lz_seterr(err, errlen, ENOMEM, "%s: no memory", o->name);
+	s->pages_fd = -1;
+	s->remote = 1;
+	snprintf(s->pmname, sizeof(s->pmname), "%s", o->name);
+	snprintf(s->pgname, sizeof(s->pgname), "(remote)");
+	ret = file_runs(s, o, err, errlen);
+	if (ret) {
+		lz_pagesrc_close(s);
+		return ret;
+	}
+	*out = s;
+	return 0;
+}
+
 void lz_pagesrc_close(struct lz_pagesrc *src)
 {
 	if (!src)

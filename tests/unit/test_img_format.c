@@ -706,9 +706,28 @@ static void remote_specs(struct lz_obj_spec s[3])
 
 static const uint8_t dump_id[LZIMG_DUMP_ID_LEN] = { 0xde, 0xad, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14 };
 
+/* The destination's view of a remote file object: its data runs, no data */
+static void remote_geometry(int dfd, const struct lz_obj *o)
+{
+	char err[LZIMG_ERRLEN] = "", page[4096];
+	struct lz_pagesrc *src = NULL;
+	uint64_t b, e;
+
+	assert_int_equal(lz_pagesrc_open_remote_obj(dfd, o, &src, err, sizeof(err)), 0);
+	assert_int_equal(lz_pagesrc_next_data(src, 0, &b, &e), 1);
+	assert_int_equal(b, 0);
+	assert_int_equal(e, 2u << 20);
+	assert_int_equal(lz_pagesrc_next_data(src, e, &b, &e), 0);
+	assert_int_equal(lz_pagesrc_pages_fd(src), -1);
+	assert_true(lz_pagesrc_read(src, 0, page, sizeof(page)) < 0);
+	assert_non_null(strstr(lz_pagesrc_error(src), "the dump's source serves these pages"));
+	lz_pagesrc_close(src);
+}
+
 static void test_remote_round_trip(void **state)
 {
 	struct lz_obj_spec s[3];
+	struct lz_pagesrc *src = NULL;
 	char err[LZIMG_ERRLEN] = "";
 	struct lz_image *img = NULL;
 	const struct lz_obj *o;
@@ -734,10 +753,12 @@ static void test_remote_round_trip(void **state)
 	assert_int_equal(lzimg_page_data(o, 0), 1);
 	assert_int_equal(lzimg_page_data(o, 1), 0);
 	assert_int_equal(lzimg_page_digest(o, 0, &dg), -EINVAL);
+	remote_geometry(dfd, o);
 	o = lzimg_find(img, 34);
 	assert_true(o && o->remote && o->nr_data_pages == 6);
 	assert_false(lzimg_find(img, 7)->remote);
-	/* nothing pending: the image stays as written (test 94 completes one with remote objects) */
+	assert_int_equal(lz_pagesrc_open_remote_obj(dfd, lzimg_find(img, 7), &src, err, sizeof(err)), -EINVAL);
+	/* nothing pending: the image stays as written (test 119 completes one with remote objects) */
 	lzimg_free(img);
 	assert_int_equal(lzimg_complete_digests(dfd, NULL, NULL, err, sizeof(err)), 0);
 	assert_int_equal(lzimg_load(dfd, &img, err, sizeof(err)), 0);
