@@ -494,6 +494,25 @@ int lz_xport_wait(struct lz_xport *x, int timeout_ms, char *err, size_t errlen)
 	return 1;
 }
 
+int lz_xport_wait_fd(struct lz_xport *x, int fd, int timeout_ms, char *err, size_t errlen)
+{
+	struct pollfd p[3] = { { .fd = x->sk, .events = POLLIN }, { .fd = fd, .events = POLLIN }, { .fd = x->cancel_fd, .events = POLLIN } };
+	int n;
+
+	if (x->tls && gnutls_record_check_pending(x->tls))
+		return 1;
+	do
+		n = poll(p, x->cancel_fd >= 0 ? 3 : 2, timeout_ms);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return seterr(err, errlen, errno, "waiting for %s: %s", x->peer, strerror(errno));
+	if (n == 0)
+		return 0;
+	if (x->cancel_fd >= 0 && p[2].revents)
+		return seterr(err, errlen, ECANCELED, "waiting for %s: %s", x->peer, why(ECANCELED));
+	return p[0].revents ? 1 : 2;
+}
+
 const char *lz_xport_peer(const struct lz_xport *x)
 {
 	return x->peer;

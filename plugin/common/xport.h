@@ -68,6 +68,12 @@ int lz_xport_recv(struct lz_xport *x, void *buf, size_t len, char *err, size_t e
  * timed out, -errno with @err.
  */
 int lz_xport_wait(struct lz_xport *x, int timeout_ms, char *err, size_t errlen);
+/*
+ * Same, also woken by @fd becoming readable (an eventfd of the caller's):
+ * 1 the connection is readable (or closed), 2 @fd is readable and the
+ * connection is not, 0 timed out, -errno with @err.
+ */
+int lz_xport_wait_fd(struct lz_xport *x, int fd, int timeout_ms, char *err, size_t errlen);
 /* "address:port" of the peer */
 const char *lz_xport_peer(const struct lz_xport *x);
 /* Is the connection protected by TLS? */
