@@ -157,7 +157,8 @@ static int read_remote(struct lz_config *c)
 {
 	return read_bool("LAZYSHM_REMOTE", true, &c->remote) ||
 	       read_uint("LAZYSHM_REMOTE_PORT", 1, 65535, 0, &c->remote_port) ||
-	       read_uint("LAZYSHM_REMOTE_TIMEOUT", 1, 86400, 60, &c->remote_timeout_s);
+	       read_uint("LAZYSHM_REMOTE_TIMEOUT", 1, 86400, 60, &c->remote_timeout_s) ||
+	       read_uint("LAZYSHM_REMOTE_WINDOW", 1, 1024, 0, &c->remote_window_mb);
 }
 
 static int read_threads(unsigned *n)

@@ -30,12 +30,14 @@
  *                             the dump's source instead of writing it into
  *                             the images, for the objects a restore can
  *                             defer (default 1; see docs/REMOTE.md)
- *   LAZYSHM_REMOTE_PORT=N     (dump) the port the source serves on; default
- *                             the page server's --port + 1
- *   LAZYSHM_REMOTE_TIMEOUT=S  (dump) a destination silent this long in the
- *                             middle of a message, or a connection the
- *                             kernel sees dead this long, ends the session
- *                             (default 60)
+ *   LAZYSHM_REMOTE_PORT=N     (dump, lazy-pages) the port the source serves
+ *                             on; default the page server's --port + 1
+ *   LAZYSHM_REMOTE_TIMEOUT=S  (dump, lazy-pages) a peer silent this long in
+ *                             the middle of a message or with requests in
+ *                             flight, or a connection the kernel sees dead
+ *                             this long, ends the session (default 60)
+ *   LAZYSHM_REMOTE_WINDOW=MiB (lazy-pages) prefetch requests in flight to
+ *                             the source, in MiB (default 8)
  *   LAZYSHM_FILL_THREADS=N    (lazy-pages) threads that fill pages in the
  *                             background, 1 to 8 (default 2, 1 on one CPU)
  *   LAZYSHM_TEST_FILL_DELAY_MS=N     (lazy-pages, for tests only) the
@@ -81,6 +83,7 @@ struct lz_config {
 	bool remote;		     /* LAZYSHM_REMOTE */
 	unsigned remote_port;	     /* LAZYSHM_REMOTE_PORT, 0: --port + 1 */
 	unsigned remote_timeout_s;   /* LAZYSHM_REMOTE_TIMEOUT */
+	unsigned remote_window_mb;   /* LAZYSHM_REMOTE_WINDOW, 0: the default */
 };
 
 int lz_config_read(struct lz_config *c);

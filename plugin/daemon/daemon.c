@@ -30,6 +30,7 @@
 #include "objects.h"
 #include "prefetch.h"
 #include "registry.h"
+#include "remote-dest.h"
 #include "replay.h"
 #include "stats.h"
 #include "tasks.h"
@@ -88,8 +89,14 @@ static int take_object(void *arg, int fd, const struct lz_offer *o, char *why, s
 		.shmid = o->shmid, .size = o->size, .kind = o->kind, .seals = o->seals, .flags = o->flags
 	};
 
+	const char *refused = lz_dest_refuse(o->shmid);
 	struct lz_object *obj;
 
+	if (refused) {
+		snprintf(why, len, "shmem %#" PRIx64 ": %s", o->shmid, refused);
+		close(fd);
+		return -1;
+	}
 	if (lz_objects_add(&D.objs, fd, &d, D.imgdir, why, len, &obj))
 		return -1;
 	lz_replay_attach(&D.replay, obj);
@@ -127,6 +134,8 @@ int lz_daemon_init(const struct lz_config *cfg)
 		goto err;
 	if (lz_replay_init(&D.replay, D.imgdir, cfg->replay))
 		goto err_objs;
+	lz_dest_init(&D.objs, cfg);
+	D.stats->extra_json = lz_dest_json;
 	/* the guardian first: it must not inherit the registry's thread */
 	if (lz_failstop_start(&D.fs))
 		goto err_fs;
@@ -140,6 +149,7 @@ int lz_daemon_init(const struct lz_config *cfg)
 err_fs:
 	/* a guardian already started reads EOF and exits: there is no tree yet */
 	lz_failstop_fini(&D.fs);
+	lz_dest_end(false);
 	lz_replay_fini(&D.replay);
 err_objs:
 	lz_objects_fini(&D.objs);
@@ -154,6 +164,7 @@ void lz_daemon_fini(int ret)
 
 	if (!D.active)
 		return;
+	lz_dest_end(ret == 0 && (D.resident || D.tree_gone));
 	lz_prefetch_stop(&D.pf);
 	lz_registry_stop(D.reg);
 	if (ret == 0 && (D.resident || D.tree_gone || !lz_objects_count(&D.objs))) {
@@ -488,7 +499,7 @@ static int continue_everywhere(struct lz_object *o, uint64_t first, uint64_t n)
 	return 0;
 }
 
-/* Map every chunk the prefetch thread has completed */
+/* Map every chunk the prefetch threads and the network page source have completed */
 static int drain_prefetched(void)
 {
 	struct lz_chunk c;
@@ -496,7 +507,7 @@ static int drain_prefetched(void)
 	while (lz_prefetch_pop(&D.pf, &c))
 		if (continue_everywhere(c.obj, c.first, c.n))
 			return -1;
-	return 0;
+	return lz_dest_drain(continue_everywhere);
 }
 
 /*
@@ -513,6 +524,7 @@ static void wait_activity(void)
 
 	for (t = D.tasks; t; t = t->next)
 		n++;
+	n++; /* the network page source's */
 	if (n > D.pfd_cap) {
 		struct pollfd *p = realloc(D.pfd, n * sizeof(*p));
 
@@ -528,7 +540,8 @@ static void wait_activity(void)
 		D.pfd_cap = n;
 	}
 	D.pfd[0] = (struct pollfd){ .fd = D.pf.efd, .events = POLLIN };
-	for (n = 1, t = D.tasks; t; t = t->next)
+	D.pfd[1] = (struct pollfd){ .fd = lz_dest_efd(), .events = POLLIN }; /* -1: ignored by poll() */
+	for (n = 2, t = D.tasks; t; t = t->next)
 		if (!t->gone)
 			D.pfd[n++] = (struct pollfd){ .fd = t->uffd, .events = POLLIN };
 	if (poll(D.pfd, n, IDLE_WAIT_MS) > 0 && (D.pfd[0].revents & POLLIN) && read(D.pf.efd, &v, sizeof(v)) < 0 &&
@@ -586,6 +599,7 @@ static bool tree_exited(void)
 /* Nobody maps the objects any more: stop filling them and let them go */
 static void end_with_tree(void)
 {
+	lz_dest_end(true); /* the source need not keep anything for us */
 	lz_prefetch_stop(&D.pf);
 	D.tree_gone = true;
 	pr_info("every restored task has exited before full residency: the lazy phase ends, nothing is left to "
@@ -625,6 +639,8 @@ static int retry_pending(void)
 
 int lz_daemon_idle(int restored)
 {
+	int remote;
+
 	if (!D.active)
 		return -ENOTSUP;
 	if (lz_failstop_idle(&D.fs, &D.objs))
@@ -642,6 +658,7 @@ int lz_daemon_idle(int restored)
 		D.stats->t_restored = lz_now_ns();
 		if (lz_prefetch_start(&D.pf, &D.objs, D.fill_threads, D.fill_delay_ms))
 			return -EIO;
+		lz_dest_go();
 	}
 	if (retry_pending() || drain_prefetched())
 		return -EIO;
@@ -649,7 +666,10 @@ int lz_daemon_idle(int restored)
 		pr_err("the prefetch thread could not fill a page: stopping\n");
 		return -EIO;
 	}
-	if (lz_prefetch_finished(&D.pf)) {
+	remote = lz_dest_state();
+	if (remote < 0)
+		return -EIO;
+	if (lz_prefetch_finished(&D.pf) && remote) {
 		int done = drain_prefetched() ? -1 : all_done();
 
 		if (done < 0)
@@ -659,6 +679,7 @@ int lz_daemon_idle(int restored)
 		D.resident = true;
 		D.stats->t_resident = lz_now_ns();
 		pr_info("every lazily restored page is populated\n");
+		lz_dest_end(true);
 		lz_objects_seal(&D.objs);
 		return 0;
 	}

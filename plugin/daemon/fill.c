@@ -257,11 +257,23 @@ static int fill_read(struct lz_objects *t, struct lz_object *o, uint64_t first, 
 	return 0;
 }
 
+int lz_fill_put(struct lz_objects *t, struct lz_object *o, uint64_t first, uint64_t n, const char *src)
+{
+	return put_pages(t, o, first, n, src);
+}
+
 int lz_fill_pages(struct lz_objects *t, struct lz_object *o, uint64_t first, uint64_t n, struct lz_filler *f)
 {
 	uint64_t p = first, end = first + n, foff = 0, len = 0, run;
 	const char *src;
 
+	if (o->remote && t->remote_fill) /* the pages are on the dump's source */
+		return t->remote_fill(t, o, first, n);
+	if (o->remote) {
+		pr_err("%s %#" PRIx64 ": its pages are on the dump's source, which this daemon cannot reach\n",
+		       lz_obj_kind(o), o->shmid);
+		return -1;
+	}
 	if (!o->img && lz_pagesrc_chained(o->src))
 		return fill_read(t, o, first, n, f);
 	while (p < end) {

@@ -33,6 +33,9 @@ int lz_fill_attach(struct lz_objects *t, struct lz_object *o, char *err, size_t 
 /* Write and check claimed pages [first, first+n) of @o: 0, or -1 (a digest
  * mismatch, an unreadable image) */
 int lz_fill_pages(struct lz_objects *t, struct lz_object *o, uint64_t first, uint64_t n, struct lz_filler *f);
+/* Write and check claimed pages [first, first+n) of @o whose content is at
+ * @src (the network page source's buffer): 0 or -1 */
+int lz_fill_put(struct lz_objects *t, struct lz_object *o, uint64_t first, uint64_t n, const char *src);
 /* Ask for the image of pages [first, first+n) to be read ahead */
 void lz_fill_readahead(struct lz_object *o, uint64_t first, uint64_t n);
 void lz_filler_fini(struct lz_filler *f);

@@ -166,6 +166,9 @@ static int map_pages_image(struct lz_object *o, char *err, size_t errlen)
 static int object_open_source(struct lz_objects *t, struct lz_object *o, int imgdir, char *err, size_t errlen)
 {
 	o->digests = t->img ? lzimg_find(t->img, o->shmid) : NULL;
+	o->remote = o->digests && o->digests->remote;
+	if (o->remote) /* the geometry here, the pages on the dump's source */
+		return lz_pagesrc_open_remote_obj(imgdir, o->digests, &o->src, err, errlen);
 	if (o->kind != LZ_OBJ_FILE)
 		return lz_pagesrc_open(imgdir, o->shmid, &o->src, err, errlen);
 	if (!o->digests) {
@@ -294,7 +297,8 @@ int lz_objects_add(struct lz_objects *t, int fd, const struct lz_object_desc *d,
 	}
 	pr_info("object %s %#" PRIx64 ": %" PRIu64 " bytes in %" PRIu64 " pages of %" PRIu64 "%s\n",
 		lz_obj_kind(o), o->shmid, o->size, o->nr_pages, o->psz,
-		o->digests ? ", digests loaded" : ", not validated");
+		o->remote ? ", fetched from the dump's source" : o->digests ? ", digests loaded" :
+									      ", not validated");
 	*out = o;
 	return 0;
 err:

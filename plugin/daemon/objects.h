@@ -113,6 +113,9 @@ struct lz_objects {
 	struct lz_filled *recent;
 	size_t nr_recent, cap_recent;
 	bool recent_lost; /* no memory to note one: every FILLED page is suspect */
+	/* the network page source of remote objects (remote-dest.h): writes
+	 * claimed pages [first, first+n) of @o, 0 or -1; NULL: none */
+	int (*remote_fill)(struct lz_objects *t, struct lz_object *o, uint64_t first, uint64_t n);
 };
 
 /* What the restore says of an object it hands over */
@@ -166,6 +169,9 @@ static inline bool lz_object_local(const struct lz_object *o)
 struct lz_filler;
 int lz_object_fill_claimed(struct lz_objects *t, struct lz_object *o, uint64_t first, uint64_t n,
 			   struct lz_filler *f);
+/* The network page source: pages it claimed are written (@ok) or given back */
+int lz_object_finish_claimed(struct lz_objects *t, struct lz_object *o, uint64_t first, uint64_t n, bool ok,
+			     bool fault);
 /* pages.c: change a page's state, under the state lock (or before the object is shared) */
 void lz_page_set(struct lz_object *o, uint64_t i, uint8_t s);
 /*

@@ -267,6 +267,17 @@ static int drop_recent(struct lz_objects *t, struct lz_object *o, uint64_t first
 	return 0;
 }
 
+int lz_object_finish_claimed(struct lz_objects *t, struct lz_object *o, uint64_t first, uint64_t n, bool ok,
+			     bool fault)
+{
+	int ret;
+
+	pthread_mutex_lock(&t->state_lock);
+	ret = finish_run(t, o, first, n, ok, fault);
+	pthread_mutex_unlock(&t->state_lock);
+	return ret;
+}
+
 int lz_object_remove(struct lz_objects *t, struct lz_object *o, uint64_t first, uint64_t n)
 {
 	uint64_t i, end = first + n < o->nr_pages ? first + n : o->nr_pages;

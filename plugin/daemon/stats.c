@@ -64,10 +64,10 @@ static void json_objects(FILE *f, struct lz_objects *objs)
 			"    {\"shmid\": %" PRIu64 ", \"kind\": \"%s\", \"page_size\": %" PRIu64 ", \"size\": %" PRIu64
 			", \"pages\": %" PRIu64 ", \"filled_fault\": %" PRIu64 ", \"filled_prefetch\": %" PRIu64
 			", \"removed\": %" PRIu64 ", \"holes\": %" PRIu64 ", \"zero_filled\": %" PRIu64
-			", \"validated\": %s}%s\n",
+			", \"validated\": %s, \"remote\": %s}%s\n",
 			o->shmid, lz_obj_kind(o), o->psz, o->size, o->nr_pages, o->filled_fault,
 			o->filled_prefetch, o->removed, o->holes, o->zero_filled,
-			o->digests && objs->validate ? "true" : "false",
+			o->digests && objs->validate ? "true" : "false", o->remote ? "true" : "false",
 			i + 1 < n ? "," : "");
 	}
 	fprintf(f, "  ],\n");
@@ -86,6 +86,8 @@ static void write_json(struct lz_stats *s, struct lz_objects *objs, int imgdir, 
 	}
 	fprintf(f, "{\n");
 	json_objects(f, objs);
+	if (s->extra_json)
+		s->extra_json(f);
 	fprintf(f,
 		"  \"faults_minor\": %" PRIu64 ",\n  \"faults_missing\": %" PRIu64 ",\n  \"continue_calls\": %" PRIu64
 		",\n  \"continue_pages\": %" PRIu64 ",\n  \"continue_deferred\": %" PRIu64 ",\n  \"fault_p50_us\": %.1f,\n  \"fault_p99_us\": %.1f,\n"

@@ -4,6 +4,7 @@
 #define __LAZYSHM_STATS_H__
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "objects.h"
 
@@ -19,6 +20,7 @@ struct lz_stats {
 	uint64_t lat_ns[LZ_LAT_SAMPLES]; /* fault service times, a ring */
 	uint64_t nr_lat;
 	uint64_t last_progress;
+	void (*extra_json)(FILE *f); /* more members of lazyshm-stats.json (remote-dest.h), or NULL */
 };
 
 uint64_t lz_now_ns(void);
