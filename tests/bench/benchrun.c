@@ -16,6 +16,12 @@
  * and prints one JSON object: t0_ns, resume_ns (t1 - t0), daemon_exit_ns
  * (from t0; -1 without a daemon), timens_offset_ns (the restored task's
  * CLOCK_MONOTONIC minus ours) and the workload's own result.
+ * With --pidns (the migration bench, tests/bench/migrate.sh), the command
+ * runs in a new PID and mount namespace whose init is benchrun's child
+ * (a fresh /proc there), as on a host where the dumped tasks' PIDs are
+ * free: the source's tasks still hold them. The daemon's pidfd is taken
+ * before. t0_realtime_ns is t0 on CLOCK_REALTIME, to compare with the
+ * source's timestamps.
  * Exit status: 0, 1 on usage, 2 if the command failed, 3 on a timeout.
  */
 #include <errno.h>
@@ -29,6 +35,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -40,7 +48,9 @@ struct run {
 	const char *pidfile, *result, *daemon_pidfile;
 	int timeout_s;
 	char **cmd;
-	uint64_t t0, t1, t_daemon;
+	uint64_t t0, t1, t_daemon, t0_real;
+	bool pidns;
+	int pidfd; /* the daemon's, taken before a --pidns; -1 */
 	pid_t task;
 	int64_t timens;
 	char res[1024];
@@ -91,10 +101,14 @@ static int64_t timens_offset(pid_t pid)
 
 static int run_cmd(struct run *r)
 {
+	struct timespec rt;
 	int status;
 	pid_t pid;
 
 	r->t0 = now_ns();
+	if (clock_gettime(CLOCK_REALTIME, &rt))
+		return -1;
+	r->t0_real = (uint64_t)rt.tv_sec * 1000000000ull + rt.tv_nsec;
 	pid = fork();
 	if (pid < 0)
 		return -1;
@@ -176,7 +190,9 @@ static int measure(struct run *r)
 		return 2;
 	}
 	r->timens = timens_offset(r->task);
-	if (r->daemon_pidfile) {
+	if (r->pidfd >= 0) {
+		pidfd = r->pidfd;
+	} else if (r->daemon_pidfile) {
 		dpid = read_pid(r->daemon_pidfile);
 		pidfd = dpid > 0 ? (int)syscall(SYS_pidfd_open, dpid, 0) : -1;
 		if (pidfd < 0)
@@ -188,20 +204,61 @@ static int measure(struct run *r)
 		fprintf(stderr, "benchrun: timed out after %d s\n", r->timeout_s);
 		return 3;
 	}
-	printf("{\"t0_ns\": %" PRIu64 ", \"resume_ns\": %" PRIu64 ", \"daemon_exit_ns\": %" PRId64
-	       ", \"timens_offset_ns\": %" PRId64 ", \"app\": %s}\n",
-	       r->t0, r->t1 - r->t0, r->t_daemon ? (int64_t)(r->t_daemon - r->t0) : -1, r->timens, r->res);
+	printf("{\"t0_ns\": %" PRIu64 ", \"t0_realtime_ns\": %" PRIu64 ", \"resume_ns\": %" PRIu64
+	       ", \"daemon_exit_ns\": %" PRId64 ", \"timens_offset_ns\": %" PRId64 ", \"app\": %s}\n",
+	       r->t0, r->t0_real, r->t1 - r->t0, r->t_daemon ? (int64_t)(r->t_daemon - r->t0) : -1, r->timens,
+	       r->res);
 	return 0;
+}
+
+/* --pidns: measure() in the init of a new PID namespace, which ends with it */
+static int in_pidns(struct run *r)
+{
+	int status;
+	pid_t child;
+
+	if (r->daemon_pidfile) {
+		pid_t dpid = read_pid(r->daemon_pidfile);
+
+		r->pidfd = dpid > 0 ? (int)syscall(SYS_pidfd_open, dpid, 0) : -1;
+		if (r->pidfd < 0) {
+			fprintf(stderr, "benchrun: the daemon of %s is gone before the restore\n", r->daemon_pidfile);
+			return 2;
+		}
+	}
+	if (unshare(CLONE_NEWPID | CLONE_NEWNS)) {
+		perror("benchrun: unshare");
+		return 1;
+	}
+	fflush(stdout);
+	child = fork();
+	if (child < 0)
+		return 1;
+	if (child == 0) {
+		if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) || mount("proc", "/proc", "proc", 0, NULL)) {
+			perror("benchrun: a /proc of the new PID namespace");
+			_exit(1);
+		}
+		status = measure(r);
+		fflush(stdout);
+		_exit(status);
+	}
+	if (waitpid(child, &status, 0) != child || !WIFEXITED(status))
+		return 2;
+	return WEXITSTATUS(status);
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "pidfile", required_argument, NULL, 'p' },	{ "result", required_argument, NULL, 'r' },
-		{ "daemon-pidfile", required_argument, NULL, 'd' }, { "timeout", required_argument, NULL, 't' },
+		{ "pidfile", required_argument, NULL, 'p' },
+		{ "result", required_argument, NULL, 'r' },
+		{ "daemon-pidfile", required_argument, NULL, 'd' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "pidns", no_argument, NULL, 'n' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct run r = { .timeout_s = 300 };
+	struct run r = { .timeout_s = 300, .pidfd = -1 };
 	int c;
 
 	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
@@ -213,11 +270,14 @@ int main(int argc, char **argv)
 			r.daemon_pidfile = optarg;
 		else if (c == 't')
 			r.timeout_s = atoi(optarg);
+		else if (c == 'n')
+			r.pidns = true;
 		else
 			return 1;
 	}
 	if (!r.pidfile || !r.result || optind >= argc || r.timeout_s <= 0) {
-		fprintf(stderr, "usage: benchrun --pidfile F --result F [--daemon-pidfile F] [--timeout S] -- CMD...\n");
+		fprintf(stderr, "usage: benchrun --pidfile F --result F [--daemon-pidfile F] [--timeout S] [--pidns] -- "
+				"CMD...\n");
 		return 1;
 	}
 	r.cmd = argv + optind;
@@ -225,5 +285,5 @@ int main(int argc, char **argv)
 		perror("benchrun: PR_SET_CHILD_SUBREAPER");
 		return 1;
 	}
-	return measure(&r);
+	return r.pidns ? in_pidns(&r) : measure(&r);
 }
