@@ -19,6 +19,8 @@
 #                        namespace with a tmpfs on /run (0: as it is)
 #   TRACK_BENCH=1        incremental dumps (tests/bench/track.sh, its own
 #                        TRACK_* settings); 0 skips them
+#   MIGRATION=1          then the migration bench, tests/bench/migrate.sh
+#                        (its MIG_* variables; 0: leave it out)
 #
 # Every sample goes to build/bench/results.json. Each (kind, size) is dumped
 # once; every restore reads that image from the page cache. Each shmem and
@@ -106,5 +108,9 @@ if [ "${REPORT:-1}" = 1 ]; then
 	gnuplot "$OUT/plot/resume.gp" || die "gnuplot failed"
 	cp "$OUT/plot/perf-resume.png" "$TOP/docs/perf-resume.png"
 	log "wrote docs/PERFORMANCE.md and docs/perf-resume.png"
+fi
+# the migration bench (tests/bench/migrate.sh), MIGRATION=0 to leave it out
+if [ "${MIGRATION:-1}" = 1 ]; then
+	"$TOP/tests/bench/migrate.sh" || die "the migration bench failed"
 fi
 log "done in $(($(date +%s) - T0)) s"
