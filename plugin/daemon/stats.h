@@ -15,7 +15,7 @@ struct lz_stats {
 	uint64_t t_restored; /* restore finished */
 	uint64_t t_resident; /* every page populated */
 	uint64_t faults_minor, faults_missing, continues, continue_pages;
-	uint64_t continue_deferred; /* CONTINUEs refused with EAGAIN (mm changing), retried later */
+	uint64_t continue_deferred;	 /* CONTINUEs refused with EAGAIN (mm changing), retried later */
 	uint64_t ns_continue;		 /* in UFFDIO_CONTINUE, main thread */
 	uint64_t lat_ns[LZ_LAT_SAMPLES]; /* fault service times, a ring */
 	uint64_t nr_lat;
