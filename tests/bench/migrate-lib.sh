@@ -126,16 +126,15 @@ mig_sample() {
 
 # mig_run KIND SIZE ROUTE REP: one migration, one sample
 mig_run() {
-	local k=$1 s=$2 route=$3 rep=$4 d=$MW/run/m tf tdu tco t rmns=0 ret=0
+	local k=$1 s=$2 route=$3 rep=$4 d=$MW/run/m tf l ret=0
 	rm -rf "$d" && mkdir -p "$d/src" "$d/dst" || return 1
 	mig_start "$k" "$(size_bytes "$s")" "$d" || return 1
 	tf=$(now)
 	mig_do "$k" "$s" "$route" "$d" && mig_sample "$k" "$s" "$route" "$rep" "$d" "$tf" "$MIG_TDU" "$MIG_TCO" "$MIG_RMNS" ||
 		ret=1
-	for f in dump lazy restore; do
-		for l in "$d"/src/$f.log "$d"/dst/$f.log; do
-			[ -f "$l" ] && cp "$l" "$LOGS/$k-$s-$route-$rep.$f.log"
-		done
+	# the source's dump.log (the destination has a copy taken mid-dump), the destination's others
+	for l in "$d"/src/dump.log "$d"/dst/lazy.log "$d"/dst/restore.log; do
+		[ -f "$l" ] && cp "$l" "$LOGS/$k-$s-$route-$rep.${l##*/}"
 	done
 	mig_stop
 	rm -rf "$d"
