@@ -535,7 +535,15 @@ static int cmd_index(int dirfd, const char *path, int pending)
 	return 0;
 }
 
-int main(int argc, char **argv)
+struct args {
+	const char *cmd;
+	const char *dir;
+	int verbose;
+	int pending;
+};
+
+/* One pass of getopt; -1: bad usage, 1: --help, 0: go on */
+static int parse_opts(int argc, char **argv, const char *optstr, struct args *a)
 {
 	static const struct option opts[] = {
 		{ "help", no_argument, NULL, 'h' },
@@ -543,61 +551,75 @@ int main(int argc, char **argv)
 		{ "digests-pending", no_argument, NULL, 'p' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct lz_image *img;
-	const char *cmd;
-	int c, verbose = 0, pending = 0, dirfd, ret;
+	int c;
 
-	while ((c = getopt_long(argc, argv, "+hv", opts, NULL)) != -1) {
-		if (c == 'h') {
-			usage(stdout);
-			return 0;
-		}
+	while ((c = getopt_long(argc, argv, optstr, opts, NULL)) != -1) {
+		if (c == 'h')
+			return 1;
 		if (c == 'v')
-			verbose = 1;
+			a->verbose = 1;
+		else if (c == 'p' && a->cmd && !strcmp(a->cmd, "index"))
+			a->pending = 1;
 		else
-			goto bad_usage;
+			return -1;
 	}
-	if (optind >= argc)
-		goto bad_usage;
-	cmd = argv[optind++];
-	while ((c = getopt_long(argc, argv, "hv", opts, NULL)) != -1) {
-		if (c == 'h') {
-			usage(stdout);
-			return 0;
-		}
-		if (c == 'v')
-			verbose = 1;
-		else if (c == 'p' && !strcmp(cmd, "index"))
-			pending = 1;
-		else
-			goto bad_usage;
-	}
-	if (optind + 1 != argc ||
-	    (strcmp(cmd, "show") && strcmp(cmd, "json") && strcmp(cmd, "verify") && strcmp(cmd, "index")))
-		goto bad_usage;
-	dirfd = open_dir(argv[optind]);
-	if (dirfd < 0)
-		return 1;
-	if (!strcmp(cmd, "index")) {
-		ret = cmd_index(dirfd, argv[optind], pending);
-		close(dirfd);
+	return 0;
+}
+
+/* Options before and after the command; -1: bad usage, 1: --help, 0: go on */
+static int parse_args(int argc, char **argv, struct args *a)
+{
+	int ret = parse_opts(argc, argv, "+hv", a);
+
+	if (ret)
 		return ret;
-	}
-	img = load(dirfd, argv[optind]);
-	if (!img) {
-		close(dirfd);
+	if (optind >= argc)
+		return -1;
+	a->cmd = argv[optind++];
+	ret = parse_opts(argc, argv, "hv", a);
+	if (ret)
+		return ret;
+	if (optind + 1 != argc || (strcmp(a->cmd, "show") && strcmp(a->cmd, "json") && strcmp(a->cmd, "verify") &&
+				   strcmp(a->cmd, "index")))
+		return -1;
+	a->dir = argv[optind];
+	return 0;
+}
+
+static int run_cmd(int dirfd, const struct args *a)
+{
+	struct lz_image *img;
+	int ret;
+
+	if (!strcmp(a->cmd, "index"))
+		return cmd_index(dirfd, a->dir, a->pending);
+	img = load(dirfd, a->dir);
+	if (!img)
 		return 1;
-	}
-	if (!strcmp(cmd, "show"))
-		ret = cmd_show(img, verbose);
-	else if (!strcmp(cmd, "json"))
+	if (!strcmp(a->cmd, "show"))
+		ret = cmd_show(img, a->verbose);
+	else if (!strcmp(a->cmd, "json"))
 		ret = cmd_json(img);
 	else
 		ret = cmd_verify(dirfd, img);
 	lzimg_free(img);
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	struct args a = { 0 };
+	int dirfd, ret;
+
+	ret = parse_args(argc, argv, &a);
+	if (ret) {
+		usage(ret > 0 ? stdout : stderr);
+		return ret > 0 ? 0 : 2;
+	}
+	dirfd = open_dir(a.dir);
+	if (dirfd < 0)
+		return 1;
+	ret = run_cmd(dirfd, &a);
 	close(dirfd);
 	return ret;
-bad_usage:
-	usage(stderr);
-	return 2;
 }
