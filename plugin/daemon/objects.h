@@ -101,10 +101,11 @@ struct lz_objects {
 	size_t nr, cap;
 	struct lz_image *img; /* lazyshm image (digests), may be NULL */
 	bool validate;
-	struct lz_filler *filler;		   /* the daemon's main thread's (fill.h) */
-	int fill_uffd;				   /* the daemon's own, for UFFDIO_COPY into second mappings */
-	uint64_t ns_copy, ns_digest, bytes_copied; /* fill stages, all threads (atomic) */
-	uint64_t ns_wait;			   /* faults waiting for a page another thread fills (state lock) */
+	struct lz_filler *filler;			    /* the daemon's main thread's (fill.h) */
+	int fill_uffd;					    /* the daemon's own, for UFFDIO_COPY into second mappings */
+	uint64_t ns_read, ns_copy, ns_digest, bytes_copied; /* fill stages, all threads (atomic) */
+	bool no_populate;				    /* MADV_POPULATE_READ refused (before 5.14) */
+	uint64_t ns_wait;				    /* faults waiting for a page another thread fills (state lock) */
 	/*
 	 * The runs filled since the main thread last returned to lazy-pages
 	 * (state lock): the REMOVE event lazy-pages reads next may come from a

@@ -92,11 +92,11 @@ static void write_json(struct lz_stats *s, struct lz_objects *objs, int imgdir, 
 		"  \"faults_minor\": %" PRIu64 ",\n  \"faults_missing\": %" PRIu64 ",\n  \"continue_calls\": %" PRIu64
 		",\n  \"continue_pages\": %" PRIu64 ",\n  \"continue_deferred\": %" PRIu64 ",\n  \"fault_p50_us\": %.1f,\n  \"fault_p99_us\": %.1f,\n"
 		"  \"restored_ms\": %.3f,\n  \"full_residency_ms\": %.3f,\n  \"full_residency_after_restore_ms\": %.3f,\n"
-		"  \"stage_ms\": {\"copy\": %.3f, \"digest\": %.3f, \"continue\": %.3f, \"fault_wait\": %.3f},\n"
+		"  \"stage_ms\": {\"read\": %.3f, \"copy\": %.3f, \"digest\": %.3f, \"continue\": %.3f, \"fault_wait\": %.3f},\n"
 		"  \"bytes_copied\": %" PRIu64 "\n}\n",
 		s->faults_minor, s->faults_missing, s->continues, s->continue_pages, s->continue_deferred, p50 / 1e3,
 		p99 / 1e3, ms_since(s->t_start, s->t_restored), ms_since(s->t_start, s->t_resident),
-		ms_since(s->t_restored, s->t_resident), objs->ns_copy / 1e6, objs->ns_digest / 1e6, s->ns_continue / 1e6,
+		ms_since(s->t_restored, s->t_resident), objs->ns_read / 1e6, objs->ns_copy / 1e6, objs->ns_digest / 1e6, s->ns_continue / 1e6,
 		objs->ns_wait / 1e6, objs->bytes_copied);
 	if (fclose(f))
 		pr_perror("cannot write lazyshm-stats.json");
