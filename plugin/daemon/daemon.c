@@ -53,7 +53,8 @@ struct lz_daemon {
 	struct lz_replay replay;
 	struct lz_task *tasks;
 	struct lz_stats *stats;
-	struct lz_prefetch pf; /* started when the restore has finished */
+	struct lz_prefetch pf; /* started when the restore has finished, or with the daemon */
+	bool pf_early;	       /* with the daemon: a working set is replayed (set before the registry runs) */
 	unsigned fill_delay_ms;
 	unsigned fill_threads;
 	struct pollfd *pfd; /* wait_activity()'s, kept across calls */
@@ -100,6 +101,8 @@ static int take_object(void *arg, int fd, const struct lz_offer *o, char *why, s
 	if (lz_objects_add(&D.objs, fd, &d, D.imgdir, why, len, &obj))
 		return -1;
 	lz_replay_attach(&D.replay, obj);
+	if (D.pf_early)
+		lz_prefetch_added(&D.pf); /* its working set is filled from now on */
 	return 0;
 }
 
@@ -139,13 +142,19 @@ int lz_daemon_init(const struct lz_config *cfg)
 	/* the guardian first: it must not inherit the registry's thread */
 	if (lz_failstop_start(&D.fs))
 		goto err_fs;
+	/* a working set to replay is filled while the restore goes on */
+	D.pf_early = lz_replay_has_ws(&D.replay);
+	if (D.pf_early && lz_prefetch_start_early(&D.pf, &D.objs, D.fill_threads, D.fill_delay_ms))
+		goto err_fs;
 	D.reg = start_registry();
 	if (!D.reg)
-		goto err_fs;
+		goto err_pf;
 	D.active = true;
 	pr_info("lazy-pages: serving shmem and hugetlbfs objects%s\n",
 		cfg->validate ? ", validating page digests" : ", digest validation disabled");
 	return 0;
+err_pf:
+	lz_prefetch_stop(&D.pf);
 err_fs:
 	/* a guardian already started reads EOF and exits: there is no tree yet */
 	lz_failstop_fini(&D.fs);
@@ -255,7 +264,8 @@ static int fault_around(struct lz_task *t, struct lz_vma *r, uint64_t page)
 	struct lz_object *o = r->obj;
 	uint64_t psz = o->psz, n = FAULT_AROUND / psz;
 
-	if (n < 2 || lz_page_state(o, page) != LZ_PAGE_FILLED)
+	/* a recording maps nothing ahead: every page a task touches then faults, and is recorded */
+	if (n < 2 || lz_replay_exact(&D.replay) || lz_page_state(o, page) != LZ_PAGE_FILLED)
 		return 0;
 	page++;
 	n--;
@@ -499,6 +509,21 @@ static int continue_everywhere(struct lz_object *o, uint64_t first, uint64_t n)
 	return 0;
 }
 
+/* The restore has finished: map what the prefetch filled meanwhile (a working set) */
+static int map_early(void)
+{
+	size_t i, nr = lz_objects_count(&D.objs);
+
+	lz_prefetch_restored(&D.pf);
+	for (i = 0; i < nr; i++) {
+		struct lz_object *o = lz_objects_get(&D.objs, i);
+
+		if (continue_everywhere(o, 0, o->nr_pages))
+			return -1;
+	}
+	return 0;
+}
+
 /* Map every chunk the prefetch threads and the network page source have completed */
 static int drain_prefetched(void)
 {
@@ -656,7 +681,7 @@ int lz_daemon_idle(int restored)
 			return -EIO;
 		D.restored = true;
 		D.stats->t_restored = lz_now_ns();
-		if (lz_prefetch_start(&D.pf, &D.objs, D.fill_threads, D.fill_delay_ms))
+		if (D.pf.started ? map_early() : lz_prefetch_start(&D.pf, &D.objs, D.fill_threads, D.fill_delay_ms))
 			return -EIO;
 		lz_dest_go();
 	}

@@ -7,6 +7,12 @@
  * main thread, which maps it into every task with range CONTINUEs between
  * faults. So a fault no longer waits behind a chunk being copied, and the
  * copying runs on a CPU of its own.
+ *
+ * With a recorded working set (replay.c), the threads start with the
+ * daemon and fill the working set of each object as soon as the restore
+ * has handed it over, while the restore goes on: those chunks are not
+ * queued (no task can be mapped into yet), the main thread maps every
+ * FILLED page once the restore has finished, before the tasks get far.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -40,18 +46,35 @@ static void wake_main(struct lz_prefetch *p)
 		pr_perror("cannot wake the lazy-pages main thread");
 }
 
-/* Queue a completed chunk for the main thread; waits while the queue is full */
-static void queue_push(struct lz_prefetch *p, struct lz_object *o, uint64_t first, uint64_t n)
+/* Bytes queued before the main thread is woken: a working set's scattered
+ * 4K pages are mapped in batches, not one wakeup each */
+#define WAKE_BYTES (256 << 10)
+
+/*
+ * Queue a completed chunk for the main thread; waits while the queue is
+ * full (having woken it). *unwoken counts the bytes queued since the last
+ * wakeup: small chunks wake it once WAKE_BYTES have gathered.
+ */
+static void queue_push(struct lz_prefetch *p, struct lz_object *o, uint64_t first, uint64_t n, uint64_t *unwoken)
 {
 	pthread_mutex_lock(&p->lock);
-	while (p->nr == LZ_PREFETCH_QUEUE && !p->stop)
-		pthread_cond_wait(&p->cond, &p->lock);
+	while (p->nr == LZ_PREFETCH_QUEUE && !p->stop) {
+		pthread_mutex_unlock(&p->lock);
+		wake_main(p);
+		pthread_mutex_lock(&p->lock);
+		if (p->nr == LZ_PREFETCH_QUEUE && !p->stop)
+			pthread_cond_wait(&p->cond, &p->lock);
+	}
 	if (!p->stop) {
 		p->q[(p->head + p->nr) % LZ_PREFETCH_QUEUE] = (struct lz_chunk){ o, first, n };
 		p->nr++;
 	}
 	pthread_mutex_unlock(&p->lock);
-	wake_main(p);
+	*unwoken += n * o->psz;
+	if (*unwoken >= WAKE_BYTES) {
+		wake_main(p);
+		*unwoken = 0;
+	}
 }
 
 /* Claim the next chunk of @o: after its last fault if there was one, else from its cursor */
@@ -100,6 +123,81 @@ static bool stopping(struct lz_prefetch *p)
 	return __atomic_load_n(&p->stop, __ATOMIC_ACQUIRE);
 }
 
+static bool restored(struct lz_prefetch *p)
+{
+	return __atomic_load_n(&p->restored, __ATOMIC_ACQUIRE);
+}
+
+/* Before the restore has finished: the working set of any object there is */
+static uint64_t pick_early(struct lz_prefetch *p, struct lz_object **op, uint64_t *first)
+{
+	size_t i, nr = lz_objects_count(p->objs);
+	uint64_t n;
+
+	for (i = 0; i < nr; i++) {
+		struct lz_object *o = lz_objects_get(p->objs, i);
+
+		if (lz_object_local(o) && (n = replay_chunk(p, o, first))) {
+			*op = o;
+			return n;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Before the restore has finished, nothing to fill: until an object comes
+ * (@gen changes; UINT64_MAX: only the end of the restore), the restore
+ * ends, or stop. Polled: the registry thread hands objects over
+ * without a lock that the daemon's end could destroy under it.
+ */
+static void wait_more(struct lz_prefetch *p, uint64_t gen)
+{
+	struct timespec ts = { .tv_nsec = 200 * 1000 };
+
+	while (!stopping(p) && !restored(p) && (gen == UINT64_MAX || __atomic_load_n(&p->gen, __ATOMIC_ACQUIRE) == gen))
+		nanosleep(&ts, NULL);
+}
+
+/*
+ * A chunk is FILLED: queue it for the main thread to map, or, before the
+ * restore has finished, leave it to the main thread's look at every page
+ * then. The fence pairs with lz_prefetch_restored()'s: either this thread
+ * sees the restore finished, or the main thread's look sees the pages.
+ */
+static void publish(struct lz_prefetch *p, struct lz_object *o, uint64_t first, uint64_t n, uint64_t *unwoken)
+{
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (restored(p))
+		queue_push(p, o, first, n, unwoken);
+}
+
+static uint64_t pick(struct lz_prefetch *p, size_t nr, size_t *cur, struct lz_object **op, uint64_t *first);
+
+/*
+ * The next chunk and its length, 0 when nothing is left (after the
+ * restore). Before the restore has finished, only the first thread
+ * fills: the restore needs a CPU too.
+ */
+static uint64_t next_work(struct lz_prefetch *p, size_t *cur, struct lz_object **o, uint64_t *first)
+{
+	uint64_t n, gen;
+	size_t nr;
+
+	while (!stopping(p) && !restored(p)) {
+		gen = __atomic_load_n(&p->gen, __ATOMIC_ACQUIRE);
+		n = *cur == 0 ? pick_early(p, o, first) : 0;
+		if (n)
+			return n;
+		wait_more(p, *cur == 0 ? gen : UINT64_MAX);
+	}
+	nr = lz_objects_count(p->objs);
+	if (stopping(p) || !nr)
+		return 0;
+	*cur %= nr;
+	return pick(p, nr, cur, o, first);
+}
+
 /* An object a task faulted on lately, if any: the prefetch follows the task there */
 static struct lz_object *hinted(struct lz_prefetch *p, size_t nr)
 {
@@ -117,26 +215,28 @@ static struct lz_object *hinted(struct lz_prefetch *p, size_t nr)
 }
 
 /*
- * The next chunk to fill, in this order: after a task's last fault, in any
- * object; the recorded working set (replay.c), object by object; the rest,
- * object by object. Its length, 0 when nothing is left; the object in *op.
+ * The next chunk to fill, in this order: the recorded working set
+ * (replay.c), object by object (what the tasks touched first last time
+ * beats a guess from their last fault); after a task's last fault, in any
+ * object; the rest, object by object. Its length, 0 when nothing is left; the object in *op.
  */
 static uint64_t pick(struct lz_prefetch *p, size_t nr, size_t *cur, struct lz_object **op, uint64_t *first)
 {
-	struct lz_object *o = hinted(p, nr);
+	struct lz_object *o;
 	uint64_t n;
 	size_t i;
 
-	if (o && (n = next_chunk(p, o, first))) {
-		*op = o;
-		return n;
-	}
 	for (i = 0; i < nr; i++) {
 		o = lz_objects_get(p->objs, i);
 		if (lz_object_local(o) && (n = replay_chunk(p, o, first))) {
 			*op = o;
 			return n;
 		}
+	}
+	o = hinted(p, nr);
+	if (o && (n = next_chunk(p, o, first))) {
+		*op = o;
+		return n;
 	}
 	for (i = 0; i < nr; i++) {
 		o = lz_objects_get(p->objs, (*cur + i) % nr);
@@ -149,25 +249,38 @@ static uint64_t pick(struct lz_prefetch *p, size_t nr, size_t *cur, struct lz_ob
 	return 0;
 }
 
+/*
+ * Read the image ahead of a chunk that starts a new READAHEAD window: the
+ * window after it, once per window (asking for pages in the page cache
+ * costs a walk of them). Chunks off the sequence (a working set) read
+ * their image as they fill.
+ */
+static void readahead(struct lz_object *o, uint64_t first, uint64_t n)
+{
+	uint64_t win = READAHEAD / o->psz ? READAHEAD / o->psz : 1;
+
+	if (first % win && (first + n) / win == first / win)
+		return;
+	lz_fill_readahead(o, (first / win + 1) * win, win);
+}
+
 static void *prefetch_thread(void *arg)
 {
 	struct lz_worker *w = arg;
 	struct lz_prefetch *p = w->p;
-	size_t nr = lz_objects_count(p->objs), cur = w - p->w;
+	size_t cur = w - p->w; /* each thread starts on an object of its own */
+	uint64_t first, n, unwoken = 0;
 	struct lz_object *o;
-	uint64_t first, n;
 
-	/* each thread starts on an object of its own */
-	cur = nr ? cur % nr : 0;
-	while (!stopping(p) && (n = pick(p, nr, &cur, &o, &first))) {
-		lz_fill_readahead(o, first + n, READAHEAD / o->psz);
+	while ((n = next_work(p, &cur, &o, &first))) {
+		readahead(o, first, n);
 		if (p->delay_ms)
 			delay(p->delay_ms);
 		if (lz_object_fill_claimed(p->objs, o, first, n, &w->filler)) {
 			__atomic_store_n(&p->failed, true, __ATOMIC_RELEASE);
 			break;
 		}
-		queue_push(p, o, first, n);
+		publish(p, o, first, n, &unwoken);
 	}
 	__atomic_sub_fetch(&p->nr_running, 1, __ATOMIC_ACQ_REL);
 	wake_main(p);
@@ -190,13 +303,14 @@ static void stop_threads(struct lz_prefetch *p)
 	p->nr_threads = 0;
 }
 
-int lz_prefetch_start(struct lz_prefetch *p, struct lz_objects *objs, unsigned threads, unsigned delay_ms)
+static int start(struct lz_prefetch *p, struct lz_objects *objs, unsigned threads, unsigned delay_ms, bool early)
 {
 	unsigned i;
 
 	memset(p, 0, sizeof(*p));
 	p->objs = objs;
 	p->delay_ms = delay_ms;
+	p->restored = !early;
 	p->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (p->efd < 0) {
 		pr_perror("cannot set up the prefetch threads");
@@ -206,6 +320,7 @@ int lz_prefetch_start(struct lz_prefetch *p, struct lz_objects *objs, unsigned t
 		goto err_efd;
 	if (pthread_cond_init(&p->cond, NULL))
 		goto err_lock;
+
 	threads = threads < 1 ? 1 : threads > LZ_PREFETCH_MAX_THREADS ? LZ_PREFETCH_MAX_THREADS :
 									threads;
 	p->nr_running = threads;
@@ -227,6 +342,28 @@ err_efd:
 	pr_err("cannot start the prefetch threads\n");
 	close(p->efd);
 	return -1;
+}
+
+int lz_prefetch_start(struct lz_prefetch *p, struct lz_objects *objs, unsigned threads, unsigned delay_ms)
+{
+	return start(p, objs, threads, delay_ms, false);
+}
+
+int lz_prefetch_start_early(struct lz_prefetch *p, struct lz_objects *objs, unsigned threads, unsigned delay_ms)
+{
+	return start(p, objs, threads, delay_ms, true);
+}
+
+void lz_prefetch_added(struct lz_prefetch *p)
+{
+	__atomic_add_fetch(&p->gen, 1, __ATOMIC_ACQ_REL);
+}
+
+void lz_prefetch_restored(struct lz_prefetch *p)
+{
+	__atomic_store_n(&p->restored, true, __ATOMIC_SEQ_CST);
+	/* pairs with publish(): the caller's look at the pages comes after */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 }
 
 int lz_prefetch_pop(struct lz_prefetch *p, struct lz_chunk *c)

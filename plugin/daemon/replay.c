@@ -58,8 +58,19 @@ static int attach_ws(struct lz_object *o, const struct lz_obj *w)
 	for (i = 0; i < w->nr_hint; i++)
 		o->ws_end[i] = sum += w->hint[i].len;
 	o->ws = w->hint;
-	o->nr_ws = w->nr_hint;
+	/* last: prefetch threads may already see the object (lz_replay_next) */
+	__atomic_store_n(&o->nr_ws, w->nr_hint, __ATOMIC_RELEASE);
 	return 0;
+}
+
+bool lz_replay_exact(const struct lz_replay *r)
+{
+	return r->mode == LZ_REPLAY_RECORD;
+}
+
+bool lz_replay_has_ws(const struct lz_replay *r)
+{
+	return r->img != NULL;
 }
 
 void lz_replay_attach(struct lz_replay *r, struct lz_object *o)
@@ -94,10 +105,10 @@ void lz_replay_fault(struct lz_replay *r, struct lz_object *o, uint64_t page)
 	o->rec[o->nr_rec++] = (struct lz_range){ .start = page, .len = 1 };
 }
 
-/* The run of the working set that holds position @pos */
-static size_t run_at(const struct lz_object *o, uint64_t pos)
+/* The run of the working set (of @nr runs) that holds position @pos */
+static size_t run_at(const struct lz_object *o, size_t nr, uint64_t pos)
 {
-	size_t lo = 0, hi = o->nr_ws, mid;
+	size_t lo = 0, hi = nr, mid;
 
 	while (lo < hi) {
 		mid = (lo + hi) / 2;
@@ -111,14 +122,14 @@ static size_t run_at(const struct lz_object *o, uint64_t pos)
 
 uint64_t lz_replay_next(struct lz_object *o, uint64_t max, uint64_t *first)
 {
-	uint64_t total = o->nr_ws ? o->ws_end[o->nr_ws - 1] : 0, pos, len;
-	size_t run;
+	size_t run, nr = __atomic_load_n(&o->nr_ws, __ATOMIC_ACQUIRE);
+	uint64_t total = nr ? o->ws_end[nr - 1] : 0, pos, len;
 
 	pos = __atomic_load_n(&o->ws_pos, __ATOMIC_ACQUIRE);
 	do {
 		if (pos >= total)
 			return 0;
-		run = run_at(o, pos);
+		run = run_at(o, nr, pos);
 		/* a stretch stops at its run's end; the next call takes the next run */
 		len = o->ws_end[run] - pos < max ? o->ws_end[run] - pos : max;
 	} while (!__atomic_compare_exchange_n(&o->ws_pos, &pos, pos + len, false, __ATOMIC_ACQ_REL,

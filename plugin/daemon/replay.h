@@ -31,6 +31,11 @@ struct lz_replay {
 
 int lz_replay_init(struct lz_replay *r, int imgdir, int mode);
 void lz_replay_fini(struct lz_replay *r);
+/* LAZYSHM_REPLAY=record: no page is mapped ahead of the tasks' faults,
+ * so that the recording has every page they touch */
+bool lz_replay_exact(const struct lz_replay *r);
+/* Is there a recorded working set to replay? */
+bool lz_replay_has_ws(const struct lz_replay *r);
 /* Give a newly registered object its recorded working set, and its recorder */
 void lz_replay_attach(struct lz_replay *r, struct lz_object *o);
 /* Main thread: a task faulted on page @page of @o */
