@@ -4,13 +4,15 @@
  * follows it, then give the pids back.
  *
  * Usage: benchrun --pidfile F --result F [--daemon-pidfile F]
- *                 [--timeout SEC] -- criu restore ...
+ *                 [--timeout SEC] [--signal usr1|usr2] -- criu restore ...
+ *        benchrun --drop-cache DIR
  *
  * It becomes a child subreaper, so the restored task is its child once
  * criu has exited and is reaped at once (PID 1 here reaps slowly, and the
  * next restore needs the pid). Steps:
  *   t0 = CLOCK_MONOTONIC; run the command; t1 when it returned
- *   SIGUSR1 to the restored task (it touches every page and writes --result)
+ *   SIGUSR1 to the restored task (it touches every page and writes --result;
+ *   with --signal usr2, SIGUSR2: it touches its working set only)
  *   wait for --result, and for the lazy-pages daemon to exit (pidfd)
  *   SIGKILL the task, reap it
  * and prints one JSON object: t0_ns, resume_ns (t1 - t0), daemon_exit_ns
@@ -23,7 +25,12 @@
  * before. t0_realtime_ns is t0 on CLOCK_REALTIME, to compare with the
  * source's timestamps.
  * Exit status: 0, 1 on usage, 2 if the command failed, 3 on a timeout.
+ *
+ * --drop-cache DIR writes back and drops the page cache of every regular
+ * file in DIR (fdatasync + POSIX_FADV_DONTNEED), for a restore from cold
+ * images: only those files' pages go, the rest of the machine keeps its cache.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -47,6 +54,7 @@
 struct run {
 	const char *pidfile, *result, *daemon_pidfile;
 	int timeout_s;
+	int sig;
 	char **cmd;
 	uint64_t t0, t1, t_daemon, t0_real;
 	bool pidns;
@@ -185,7 +193,7 @@ static int measure(struct run *r)
 	if (run_cmd(r))
 		return 2;
 	r->task = read_pid(r->pidfile);
-	if (r->task <= 0 || kill(r->task, SIGUSR1)) {
+	if (r->task <= 0 || kill(r->task, r->sig)) {
 		fprintf(stderr, "benchrun: no restored task in %s\n", r->pidfile);
 		return 2;
 	}
@@ -248,6 +256,34 @@ static int in_pidns(struct run *r)
 	return WEXITSTATUS(status);
 }
 
+/* Drop the page cache of DIR's regular files: 0, or -1 naming the file */
+static int drop_cache(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int fd, ret = 0;
+
+	if (!d) {
+		perror("benchrun: opendir");
+		return -1;
+	}
+	while ((e = readdir(d))) {
+		struct stat st;
+
+		fd = openat(dirfd(d), e->d_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (fd < 0)
+			continue;
+		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+		    (fdatasync(fd) || posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED))) {
+			fprintf(stderr, "benchrun: cannot drop the cache of %s/%s: %m\n", dir, e->d_name);
+			ret = -1;
+		}
+		close(fd);
+	}
+	closedir(d);
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -256,9 +292,11 @@ int main(int argc, char **argv)
 		{ "daemon-pidfile", required_argument, NULL, 'd' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "pidns", no_argument, NULL, 'n' },
+		{ "signal", required_argument, NULL, 's' },
+		{ "drop-cache", required_argument, NULL, 'c' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct run r = { .timeout_s = 300, .pidfd = -1 };
+	struct run r = { .timeout_s = 300, .pidfd = -1, .sig = SIGUSR1 };
 	int c;
 
 	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
@@ -272,6 +310,10 @@ int main(int argc, char **argv)
 			r.timeout_s = atoi(optarg);
 		else if (c == 'n')
 			r.pidns = true;
+		else if (c == 's' && (!strcmp(optarg, "usr1") || !strcmp(optarg, "usr2")))
+			r.sig = strcmp(optarg, "usr1") ? SIGUSR2 : SIGUSR1;
+		else if (c == 'c')
+			return drop_cache(optarg) ? 2 : 0;
 		else
 			return 1;
 	}

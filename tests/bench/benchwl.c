@@ -16,6 +16,13 @@
  *              blocks, and the touches slower than 5 us ("slow": page
  *              faults served by a handler): their count, p50, p99, max
  *   --full     check every word of each block, not its first and last
+ *   --ws PCT   the working set SIGUSR2 touches: PCT% of the region's pages
+ *              (of its page size), picked at random with a fixed seed, so
+ *              that every restore of the same dump touches the same pages
+ *              in the same order (default 10)
+ *
+ * On SIGUSR2 it touches only the working set, one 4K block of each of its
+ * pages, in its order, and reports as for SIGUSR1 ("blocks": its pages).
  *
  * Every 4K block's words are derived from their offset, so a block restored
  * at the wrong place is detected. A touch reads the first and last word of
@@ -40,10 +47,10 @@
 #define MAP_HUGE_1GB (30 << 26)
 #endif
 
-#define BLOCK	 4096ul
-#define WORDS	 (BLOCK / sizeof(uint64_t))
-#define SLOW_NS	 5000
-#define SEED	 0x9e3779b97f4a7c15ull
+#define BLOCK	4096ul
+#define WORDS	(BLOCK / sizeof(uint64_t))
+#define SLOW_NS 5000
+#define SEED	0x9e3779b97f4a7c15ull
 
 struct wl {
 	const char *kind;
@@ -51,6 +58,8 @@ struct wl {
 	const char *ready;
 	const char *result;
 	bool full;
+	unsigned ws_pct;
+	uint64_t psz;
 	uint64_t *mem;
 };
 
@@ -118,6 +127,7 @@ static int map_region(struct wl *w)
 	if (flags & MAP_PRIVATE && madvise(p, w->size, MADV_NOHUGEPAGE))
 		fprintf(stderr, "benchwl: madvise(MADV_NOHUGEPAGE): %m\n");
 	w->mem = p;
+	w->psz = flags & MAP_HUGETLB ? (flags & MAP_HUGE_1GB ? 1ul << 30 : 2ul << 20) : BLOCK;
 	return 0;
 }
 
@@ -164,6 +174,61 @@ static int touch_all(struct wl *w, struct touch *t)
 	}
 	t->t_end = prev;
 	t->blocks = nblocks;
+	return 0;
+}
+
+static uint64_t xorshift(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+/* The working set: ws_pct% of the pages (at least one), in a random order fixed by the seed */
+static uint64_t *ws_pages(const struct wl *w, uint64_t *n)
+{
+	uint64_t i, j, tmp, s = SEED, nr = w->size / w->psz, *p = malloc(nr * sizeof(*p));
+
+	if (!p)
+		return NULL;
+	for (i = 0; i < nr; i++)
+		p[i] = i;
+	*n = nr * w->ws_pct / 100 ? nr * w->ws_pct / 100 : 1;
+	for (i = 0; i < *n; i++) { /* the first n of a Fisher-Yates shuffle */
+		j = i + xorshift(&s) % (nr - i);
+		tmp = p[i], p[i] = p[j], p[j] = tmp;
+	}
+	return p;
+}
+
+/* Touch one block of each working-set page, in the set's order */
+static int touch_ws(struct wl *w, struct touch *t)
+{
+	uint64_t i, off, prev, now, n, *ws = ws_pages(w, &n);
+
+	memset(t, 0, sizeof(*t));
+	t->slow = malloc(n * sizeof(uint64_t));
+	if (!ws || !t->slow) {
+		free(ws);
+		return -1;
+	}
+	t->ok = true;
+	t->t_start = prev = now_ns();
+	for (i = 0; i < n; i++) {
+		off = ws[i] * w->psz;
+		if (!block_ok(w->mem + off / sizeof(uint64_t), off, w->full) && t->ok) {
+			t->ok = false;
+			t->bad_off = off;
+		}
+		now = now_ns();
+		if (now - prev >= SLOW_NS)
+			t->slow[t->nr_slow++] = now - prev;
+		prev = now;
+	}
+	t->t_end = prev;
+	t->blocks = n;
+	free(ws);
 	return 0;
 }
 
@@ -222,6 +287,7 @@ static int serve(struct wl *w)
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
 	if (sigprocmask(SIG_BLOCK, &set, NULL))
 		return -1;
 	if (write_atomic(w->ready, "ready\n")) {
@@ -232,7 +298,7 @@ static int serve(struct wl *w)
 		/* sigwait survives a checkpoint: it is restarted after restore */
 		if (sigwait(&set, &sig))
 			continue;
-		if (touch_all(w, &t) || report(w, &t)) {
+		if ((sig == SIGUSR2 ? touch_ws(w, &t) : touch_all(w, &t)) || report(w, &t)) {
 			fprintf(stderr, "benchwl: cannot report: %m\n");
 			return -1;
 		}
@@ -242,13 +308,18 @@ static int serve(struct wl *w)
 static int parse_args(int argc, char **argv, struct wl *w)
 {
 	static const struct option opts[] = {
-		{ "kind", required_argument, NULL, 'k' },   { "size", required_argument, NULL, 's' },
-		{ "ready", required_argument, NULL, 'r' },  { "result", required_argument, NULL, 'o' },
-		{ "full", no_argument, NULL, 'f' },	    { NULL, 0, NULL, 0 },
+		{ "kind", required_argument, NULL, 'k' },
+		{ "size", required_argument, NULL, 's' },
+		{ "ready", required_argument, NULL, 'r' },
+		{ "result", required_argument, NULL, 'o' },
+		{ "full", no_argument, NULL, 'f' },
+		{ "ws", required_argument, NULL, 'w' },
+		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
 	memset(w, 0, sizeof(*w));
+	w->ws_pct = 10;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'k':
@@ -267,6 +338,11 @@ static int parse_args(int argc, char **argv, struct wl *w)
 		case 'f':
 			w->full = true;
 			break;
+		case 'w':
+			w->ws_pct = atoi(optarg);
+			if (w->ws_pct < 1 || w->ws_pct > 100)
+				return -1;
+			break;
 		default:
 			return -1;
 		}
@@ -280,7 +356,7 @@ int main(int argc, char **argv)
 
 	if (parse_args(argc, argv, &w)) {
 		fprintf(stderr, "usage: benchwl --kind shmem|huge2m|huge1g|anon --size BYTES[KMG] "
-				"--ready FILE --result FILE [--full]\n");
+				"--ready FILE --result FILE [--full] [--ws PCT]\n");
 		return 1;
 	}
 	if (map_region(&w))

@@ -3,7 +3,7 @@
 
 BENCH_BIN	:= $(BUILD)/bench/bin
 BENCH_PROGS	:= $(BENCH_BIN)/benchwl $(BENCH_BIN)/benchrun $(BENCH_BIN)/micro
-BENCH_MICRO_SRCS := tests/bench/micro.c tests/bench/micro_uffd.c tests/bench/micro_io.c
+BENCH_MICRO_SRCS := tests/bench/micro.c tests/bench/micro_uffd.c tests/bench/micro_io.c tests/bench/micro_fill.c
 
 $(BENCH_BIN)/benchwl: tests/bench/benchwl.c
 	@mkdir -p $(dir $@)

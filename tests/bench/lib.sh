@@ -138,9 +138,30 @@ bench_freeze() {
 	DUMP_MS=$plugin_dump
 }
 
-# restore_once KIND SIZE MODE REP: one restore, one sample line
+# mode_env MODE: the plugin settings and workload signal of a mode, in ENV
+# (array) and SIG. Only ws-replay may replay a working set: every other
+# mode runs with LAZYSHM_REPLAY=off, so a working set recorded by an
+# earlier restore of the same images never orders its prefetch.
+mode_env() {
+	SIG=usr1
+	ENV=(LAZYSHM_REPLAY=off)
+	case $1 in
+	lazy-noval) ENV+=(LAZYSHM_VALIDATE=0) ;;
+	ws-*) SIG=usr2 ;;&
+	# the order of first faults is recorded: a prefetch running ahead of
+	# the workload would fill pages before it touches them, unrecorded
+	ws-record) ENV=(LAZYSHM_REPLAY=record LAZYSHM_TEST_FILL_DELAY_MS=1 LAZYSHM_FILL_THREADS=1) ;;
+	ws-replay) ENV=(LAZYSHM_REPLAY=on) ;;
+	esac
+}
+
+# restore_once KIND SIZE MODE REP [VERBOSITY]: one restore, one sample line.
+# Modes: eager | lazy | lazy-noval | cold-eager | cold-lazy (the images'
+# page cache dropped first) | ws-eager | ws-lazy | ws-record | ws-replay
+# (the workload touches its working set only; ws-record records the order
+# of first faults, ws-replay prefetches it first)
 restore_once() {
-	local k=$1 s=$2 mode=$3 rep=$4 d=$W/img run stats='null' lib=() lazy=() env=() p t=100
+	local k=$1 s=$2 mode=$3 rep=$4 v=${5:-} d=$W/img run stats='null' lib=() lazy=() p t=100 vflag=()
 	# the previous restored task must be reaped (by us, or by a slow init)
 	p=$(cat "$d/restored.pid" 2>/dev/null)
 	while [ -n "$p" ] && [ -e "/proc/$p" ] && [ $t -gt 0 ]; do
@@ -148,19 +169,29 @@ restore_once() {
 		t=$((t - 1))
 	done
 	rm -f "$d/restored.pid" "$d/lazy.pid" "$d/result" "$d/lazyshm-stats.json"
+	[ "$mode" = ws-record ] && rm -f "$d/lazyshm-access.img"
+	mode_env "$mode"
+	[ -n "$v" ] && vflag=("-v$v")
 	case $mode in
-	lazy) lib=(--libdir "$LIB") ;;
-	lazy-noval) lib=(--libdir "$LIB") env=(LAZYSHM_VALIDATE=0) ;;
+	*eager | *upstream) ;;
+	*) lib=(--libdir "$LIB") ;;
 	esac
-	if [ "$mode" != eager ]; then
-		env "${env[@]}" "$CRIU" lazy-pages -D "$d" "${lib[@]}" -o "lazy-$mode.log" -d --pidfile "$d/lazy.pid" || {
+	case $mode in
+	cold-*) "$BB/benchrun" --drop-cache "$d" || return 1 ;;
+	esac
+	case $mode in
+	*eager) ;;
+	*)
+		env "${ENV[@]}" "$CRIU" lazy-pages -D "$d" "${lib[@]}" -o "lazy-$mode.log" "${vflag[@]}" -d \
+			--pidfile "$d/lazy.pid" || {
 			log "criu lazy-pages failed"; tail -5 "$d/lazy-$mode.log"; return 1
 		}
 		lazy=(--daemon-pidfile "$d/lazy.pid")
-	fi
-	run=$("$BB/benchrun" --pidfile "$d/restored.pid" --result "$d/result" "${lazy[@]}" --timeout 300 -- \
-		"$CRIU" restore -D "$d" "${lib[@]}" -o "restore-$mode.log" --shell-job -d \
-		--pidfile "$d/restored.pid" ${lazy:+--lazy-pages}) || {
+		;;
+	esac
+	run=$(env "${ENV[@]}" "$BB/benchrun" --pidfile "$d/restored.pid" --result "$d/result" "${lazy[@]}" \
+		--signal "$SIG" --timeout 300 -- "$CRIU" restore -D "$d" "${lib[@]}" -o "restore-$mode.log" \
+		"${vflag[@]}" --shell-job -d --pidfile "$d/restored.pid" ${lazy:+--lazy-pages}) || {
 		log "$k $s $mode: restore failed"; tail -5 "$d/restore-$mode.log"
 		[ -n "${lazy[*]}" ] && tail -5 "$d/lazy-$mode.log"
 		return 1
@@ -170,8 +201,9 @@ restore_once() {
 		[ -f "$d/$f-$mode.log" ] && cp "$d/$f-$mode.log" "$OUT/logs/$k-$s-$mode-$rep.$f.log"
 	done
 	jq -c -n --arg k "$k" --arg s "$s" --arg m "$mode" --argjson r "$rep" --argjson b "$(size_bytes "$s")" \
-		--argjson dump "$DUMP_MS" --argjson run "$run" --argjson st "$stats" '
-		{kind: $k, size: $s, bytes: $b, mode: $m, rep: $r, dump_ms: $dump,
+		--argjson dump "$DUMP_MS" --argjson run "$run" --argjson st "$stats" \
+		--argjson plugin "$(restore_log_times "$d/restore-$mode.log")" --argjson fixed "${IN_FIXED:-false}" '
+		{kind: $k, fixed: $fixed, size: $s, bytes: $b, mode: $m, rep: $r, dump_ms: $dump,
 		 resume_ms: ($run.resume_ns / 1e6),
 		 touch_ms: ($run.app.touch_ns / 1e6),
 		 all_touched_ms: (($run.app.t_end_ns - $run.timens_offset_ns - $run.t0_ns) / 1e6),
@@ -179,12 +211,59 @@ restore_once() {
 		 residency_ms: (if $st then ($run.resume_ns / 1e6) + $st.full_residency_after_restore_ms
 				elif $run.daemon_exit_ns >= 0 then $run.daemon_exit_ns / 1e6
 				else ($run.resume_ns / 1e6) end),
-		 app: $run.app, stats: $st}' >>"$SAMPLES"
+		 app: $run.app, stats: $st, restore_log: $plugin}' >>"$SAMPLES"
 	tail -1 "$SAMPLES" | jq -r '"  \(.kind) \(.size) \(.mode) rep \(.rep): resume \(.resume_ms*100|round/100) ms, " +
-		"touch-all \(.touch_ms|round) ms, all-touched \(.all_touched_ms|round) ms, " +
+		"touch \(.touch_ms|round) ms, restore→touched \(.all_touched_ms|round) ms, " +
 		"residency \(.residency_ms|round) ms" + (if .app.ok then "" else " VERIFY FAILED" end) +
 		(if .stats then ", faults \(.stats.faults_minor + .stats.faults_missing) " +
 		"p50 \(.stats.fault_p50_us) us" else "" end)'
+}
+
+# restore_log_times LOG: the plugin's own timings of a restore, as JSON
+# (restore.c and offer.c log them at -v3 and above; {} otherwise)
+restore_log_times() {
+	sed -n 's/.*lazyshm: restore init: \([0-9.]*\) us (lazyshm image \([0-9.]*\) us, registry \([0-9.]*\) us, hugepage check \([0-9.]*\) us).*/{"init_us": \1, "image_us": \2, "registry_us": \3, "preflight_us": \4}/p;
+		s/.*lazyshm: .* deferred to the lazy-pages daemon (offer round trip \([0-9.]*\) us).*/{"offer_us": \1}/p' "$1" 2>/dev/null |
+		jq -s -c 'reduce .[] as $x ({}; . + ($x | if .offer_us then {offer_us: (($x.offer_us) + 0)} else $x end))' 2>/dev/null || echo '{}'
+}
+
+# bench_fixed: the fixed cost of a lazy restore, on a process with 1 MiB of
+# shmem: eager, eager with the plugin loaded (LAZYSHM_MODE=eager: its load
+# and init, CRIU restores the content), lazy; at -v3, which has the
+# plugin's own timings. FIXED_REPS restores each, interleaved.
+bench_fixed() {
+	local rep m n=${FIXED_REPS:-9}
+	log "fixed cost: shmem 1M, $n restores per mode"
+	bench_dump shmem "$(size_bytes 1M)" || { log "fixed cost: dump failed"; return 0; }
+	for ((rep = 1; rep <= n; rep++)); do
+		for m in eager eager-plugin lazy; do
+			IN_FIXED=true fixed_once "$m" "$rep" || log "fixed cost $m rep $rep: no sample"
+		done
+	done
+	rm -rf "$W/img"
+}
+
+fixed_once() {
+	local m=$1 rep=$2
+	case $m in
+	eager-plugin) LAZYSHM_MODE=eager restore_once_plugin_eager "$rep" ;;
+	*) restore_once shmem 1M "$m" "$rep" 3 ;;
+	esac
+}
+
+# The plugin loaded, its restore declining every object (LAZYSHM_MODE=eager,
+# LAZYSHM_VALIDATE=0: CRIU restores the content itself, as without it)
+restore_once_plugin_eager() {
+	local rep=$1 d=$W/img run
+	rm -f "$d/restored.pid" "$d/result"
+	run=$(LAZYSHM_MODE=eager LAZYSHM_VALIDATE=0 "$BB/benchrun" --pidfile "$d/restored.pid" --result "$d/result" \
+		--timeout 60 -- "$CRIU" restore -D "$d" --libdir "$LIB" -o restore-eager-plugin.log -v3 --shell-job -d \
+		--pidfile "$d/restored.pid") || { log "eager-plugin restore failed"; tail -5 "$d/restore-eager-plugin.log"; return 1; }
+	jq -c -n --argjson r "$rep" --argjson run "$run" --argjson plugin "$(restore_log_times "$d/restore-eager-plugin.log")" \
+		'{kind: "shmem", size: "1M", bytes: 1048576, mode: "eager-plugin", rep: $r, fixed: true,
+		  resume_ms: ($run.resume_ns / 1e6), touch_ms: ($run.app.touch_ns / 1e6),
+		  all_touched_ms: (($run.app.t_end_ns - $run.timens_offset_ns - $run.t0_ns) / 1e6),
+		  residency_ms: ($run.resume_ns / 1e6), app: $run.app, stats: null, restore_log: $plugin}' >>"$SAMPLES"
 }
 
 bench_one() {
@@ -205,8 +284,12 @@ bench_one() {
 		log "$k $s: dumped in $DUMP_MS ms, $REPS restores per mode"
 		[ "$k" = anon ] || bench_freeze "$k" "$s" || log "$k $s: no freeze sample"
 		modes=$MODES
-		[ "$k" = anon ] && modes=eager,upstream
+		[ "$k" = anon ] && modes=eager,upstream,cold-eager,cold-upstream
 		[ "$MODES" = none ] && modes=
+		# the working set replayed is recorded by one restore first
+		case ",$modes," in
+		*,ws-replay,*) restore_once "$k" "$s" ws-record 1 || log "$k $s: no working set recorded" ;;
+		esac
 		for ((rep = 1; rep <= REPS; rep++)); do
 			for m in ${modes//,/ }; do
 				restore_once "$k" "$s" "$m" "$rep" || log "$k $s $m rep $rep: no sample"

@@ -16,6 +16,8 @@
  *   pread_bw      pread() of a file in page cache, into a pre-faulted
  *                 buffer and into a fresh shmem/hugetlb mapping, per chunk
  *   xxh3_bw       XXH3_64bits, runtime-dispatched as lazyshm uses it (page digest validation)
+ *   fill_method   the ways to fill a fresh object from an image in the page
+ *                 cache, 1 and 2 threads (micro_fill.c)
  *
  * Usage: micro --file PATH [--quick]; PATH is a scratch file on the images'
  * filesystem (created, removed at the end). 2M tests need ~200 free 2M
@@ -137,6 +139,7 @@ static int run_all(const char *file, bool quick)
 		for (i = 0; i < 2; i++)
 			ret |= mb_pread_bw(file, BW_SIZE, chunks[j], psz[i]);
 	}
+	ret |= mb_fill_methods(file, BW_SIZE);
 	if (unlink(file))
 		perror("micro: unlink");
 	return ret ? -1 : 0;

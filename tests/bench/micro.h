@@ -29,5 +29,7 @@ int mb_first_touch(uint64_t psz);
 int mb_continue_bw(uint64_t psz);
 int mb_pread_setup(const char *file, uint64_t size);
 int mb_pread_bw(const char *file, uint64_t size, uint64_t chunk, uint64_t psz);
+/* The ways to fill a fresh object from @file's first @size bytes (micro_fill.c) */
+int mb_fill_methods(const char *file, uint64_t size);
 
 #endif

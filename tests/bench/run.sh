@@ -7,9 +7,16 @@
 #                        huge1g is skipped when 1G pages cannot be had;
 #                        anon is the upstream private-anon reference
 #   REPS=3               repetitions of every restore (at least 3 for a median)
-#   MODES=eager,lazy,lazy-noval
-#                        for shmem/hugetlb kinds (anon: eager, upstream);
-#                        none: only the dumps (and their freeze ratio)
+#   MODES=eager,lazy,lazy-noval,cold-eager,cold-lazy,ws-eager,ws-lazy,ws-replay
+#                        for shmem/hugetlb kinds (anon: eager, upstream and
+#                        their cold-* runs); none: only the dumps (and their
+#                        freeze ratio). cold-*: the images' page cache is
+#                        dropped before the restore (before the daemon
+#                        starts). ws-*: the workload touches only its 10%
+#                        working set; ws-replay replays the order a ws-record
+#                        restore made first
+#   FIXED=1              the fixed cost of a lazy restore (shmem 1M, eager,
+#                        eager with the plugin loaded, lazy; FIXED_REPS=9)
 #   REPORT=1             rewrite docs/PERFORMANCE.md and docs/perf-resume.png
 #   KEEP=1               keep build/bench/work
 #   APPEND=1             add to the samples of the previous run (no
@@ -56,7 +63,7 @@ SAMPLES=$OUT/samples.jsonl
 SIZES=${SIZES:-256M,1G,4G}
 KINDS=${KINDS:-shmem,huge2m,huge1g,anon}
 REPS=${REPS:-3}
-MODES=${MODES:-eager,lazy,lazy-noval}
+MODES=${MODES:-eager,lazy,lazy-noval,cold-eager,cold-lazy,ws-eager,ws-lazy,ws-replay}
 T0=$(date +%s)
 
 log() { printf '[bench %4ds] %s\n' $(($(date +%s) - T0)) "$*"; }
@@ -90,6 +97,7 @@ if [ "${APPEND:-0}" != 1 ]; then
 	: >"$SAMPLES"
 	bench_micro
 fi
+[ "${FIXED:-1}" = 1 ] && bench_fixed
 IFS=, read -ra kinds <<<"$KINDS"
 IFS=, read -ra sizes <<<"$SIZES"
 for k in "${kinds[@]}"; do
