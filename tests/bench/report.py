@@ -34,7 +34,7 @@ def fmt(v, nd=1):
 def group(runs):
     g = {}
     for r in runs:
-        if "skipped" in r:
+        if "skipped" in r or r.get("fixed"):
             continue
         g.setdefault((r["kind"], r["size"]), {}).setdefault(r["mode"], []).append(r)
     return g
@@ -79,7 +79,9 @@ def micro_table(micro):
     out = ["| microbenchmark | page size | variant | result |", "|---|---|---|---|"]
     for s in micro:
         psz = {4096: "4K", 2097152: "2M", 0: "–", None: "–"}.get(s.get("page_size"), s.get("page_size"))
-        var = s.get("handler") or s.get("into") or ""
+        var = s.get("handler") or s.get("into") or s.get("method") or ""
+        if s.get("threads"):
+            var += f", {s['threads']} thread{'s' if s['threads'] > 1 else ''}"
         if s.get("chunk"):
             var += f" {s['chunk'] >> 10} KiB chunks"
         if "skipped" in s:
@@ -93,8 +95,8 @@ def micro_table(micro):
 
 
 def runs_table(g):
-    out = ["| kind | size | mode | n | time-to-resume ms | full residency ms | touch-all ms |"
-           " restore→all-touched ms | fault p50/p99 µs (daemon) | slow touches p50/p99 µs (app) |"
+    out = ["| kind | size | mode | n | time-to-resume ms | full residency ms | touch ms |"
+           " restore→all touched (ws-*: working set) ms | fault p50/p99 µs (daemon) | slow touches p50/p99 µs (app) |"
            " pages faulted / prefetched | prefetch GB/s |",
            "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for (kind, size), modes in g.items():
@@ -205,6 +207,199 @@ def targets_residency(g, mi):
     return out
 
 
+def best_fill(mi, psz):
+    """The fastest fill method of the micro table for @psz: (gbps, description)"""
+    best = None
+    for (test, p, var, _), smp in mi.items():
+        if test == "fill_method" and p == psz and "gbps" in smp:
+            if best is None or smp["gbps"] > best[0]:
+                best = (smp["gbps"], f"{var}, {smp.get('threads', 1)} thread(s)")
+    return best
+
+
+def fill_index(micro):
+    """fill_method samples keyed like micro_index, with the thread count in the variant"""
+    m = {}
+    for s in micro:
+        if s.get("test") == "fill_method" and "gbps" in s:
+            m[("fill_method", s["page_size"], s["method"], s.get("threads"))] = s
+    return m
+
+
+def lazy_agg(modes, mode="lazy"):
+    return agg(modes[mode]) if mode in modes else None
+
+
+def validation_share(modes):
+    """(lazy residency - lazy-noval residency) / lazy residency"""
+    lz, nv = lazy_agg(modes), lazy_agg(modes, "lazy-noval")
+    if not lz or not nv or not lz["residency_ms"]:
+        return None
+    return (lz["residency_ms"] - nv["residency_ms"]) / lz["residency_ms"]
+
+
+def targets_issue14(g, mi, fixed):
+    """The targets of issue 14, each met or not met"""
+    out = []
+    memcpy = mi.get(("memcpy_bw", None, None, None), {}).get("gbps")
+    for kind in ("shmem", "huge2m"):
+        for size in ("1G", "4G"):
+            modes = g.get((kind, size), {})
+            if "lazy" not in modes or "eager" not in modes:
+                out.append(f"- **not measured**: {KIND_NAME[kind]} {size}: full residency ≤ 0.5x eager restore")
+                continue
+            e, lz = agg(modes["eager"]), agg(modes["lazy"])
+            x = lz["residency_ms"] / e["resume_ms"]
+            out.append(verdict(x <= 0.5, f"{KIND_NAME[kind]} {size}: full residency ≤ 0.5x eager restore (warm): "
+                               f"{x:.2f}x ({lz['residency_ms']:.0f} vs {e['resume_ms']:.0f} ms)"))
+    fills = fill_index_cache[0]
+    for (kind, size), modes in g.items():
+        lz = lazy_agg(modes)
+        if not lz or not lz["prefetch_gbps"]:
+            continue
+        name = f"{KIND_NAME.get(kind, kind)} {size}"
+        if kind == "huge2m" and memcpy:
+            x = lz["prefetch_gbps"] / memcpy
+            out.append(verdict(x >= 0.7, f"{name}: prefetch ≥ 70% of memcpy: {lz['prefetch_gbps']:.2f} GB/s = "
+                               f"{x * 100:.0f}% of {memcpy:.2f} GB/s"))
+        if kind == "shmem":
+            best = best_fill(fills, 4096)
+            if best:
+                x = lz["prefetch_gbps"] / best[0]
+                out.append(verdict(x >= 0.8, f"{name}: prefetch ≥ 80% of the best fill method: "
+                                   f"{lz['prefetch_gbps']:.2f} GB/s = {x * 100:.0f}% of {best[0]:.2f} GB/s ({best[1]})"))
+    for (kind, size), modes in g.items():
+        v = validation_share(modes)
+        if v is not None:
+            out.append(verdict(v <= 0.1, f"{KIND_NAME.get(kind, kind)} {size}: validation ≤ 10% of residency: "
+                               f"{v * 100:+.0f}%"))
+    for (kind, size), modes in g.items():
+        lz = lazy_agg(modes)
+        frt = mi.get(("uffd_fill_rt", 2097152, "poll", None), {}).get("p50_us")
+        if kind == "huge2m" and lz and lz["slow_p50_us"] is not None and frt:
+            x = lz["slow_p50_us"] / frt
+            out.append(verdict(x <= 1.2, f"{KIND_NAME[kind]} {size}: app-observed fault p50 ≤ 1.2x the fill round "
+                               f"trip: {lz['slow_p50_us']:.0f} µs = {x:.2f}x {frt:.0f} µs"))
+    for (kind, size), modes in g.items():
+        if not all(m in modes for m in ("ws-eager", "ws-lazy", "ws-replay")):
+            continue
+        e, lz, rp = (agg(modes[m])["all_touched_ms"] for m in ("ws-eager", "ws-lazy", "ws-replay"))
+        out.append(verdict(lz / rp >= 3 and e / rp >= 5,
+                           f"{KIND_NAME.get(kind, kind)} {size}: working set touched ≥ 3x sooner with replay than "
+                           f"lazy, ≥ 5x than eager: {lz / rp:.1f}x and {e / rp:.1f}x ({rp:.0f} ms replay, "
+                           f"{lz:.0f} ms lazy, {e:.0f} ms eager)"))
+    for (kind, size), modes in g.items():
+        lz, cold = lazy_agg(modes), lazy_agg(modes, "cold-lazy")
+        if lz and cold:
+            x = cold["resume_ms"] / lz["resume_ms"]
+            out.append(verdict(x <= 1.25, f"{KIND_NAME.get(kind, kind)} {size}: cold-cache lazy resume ≤ 1.25x warm: "
+                               f"{x:.2f}x ({cold['resume_ms']:.1f} vs {lz['resume_ms']:.1f} ms)"))
+    f = fixed_agg(fixed)
+    if f.get("eager") and f.get("lazy"):
+        x = f["lazy"]["resume_ms"] / f["eager"]["resume_ms"]
+        out.append(verdict(x <= 1.3, f"a lazy restore of a 1 MiB process ≤ 1.3x its eager restore: {x:.2f}x "
+                           f"({f['lazy']['resume_ms']:.1f} vs {f['eager']['resume_ms']:.1f} ms)"))
+    modes = g.get(("huge2m", "1G"), {})
+    if "eager" in modes and "lazy" in modes:
+        x = agg(modes["eager"])["resume_ms"] / agg(modes["lazy"])["resume_ms"]
+        out.append(verdict(x >= 10, f"hugetlb 2M 1 GiB resumes ≥ 10x faster than eager: {x:.1f}x"))
+    return out
+
+
+fill_index_cache = [{}]
+
+
+def stages_table(g):
+    """Where a lazy restore's fill time goes, per kind, size and lazy mode (lazyshm-stats.json stage_ms):
+    summed over the threads that fill (the prefetch threads and the main thread)"""
+    out = ["| kind | size | mode | read ms | digest ms | copy ms | CONTINUE ms (main) | fault waits ms |"
+           " copied MiB | fill GB/s per thread (read+digest+copy) | full residency ms |",
+           "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for (kind, size), modes in g.items():
+        for mode, samples in modes.items():
+            st = [s["stats"] for s in samples if s.get("stats") and s["stats"].get("stage_ms")]
+            if not st:
+                continue
+            m = {k: med([x["stage_ms"].get(k) for x in st]) for k in ("read", "digest", "copy", "continue",
+                                                                        "fault_wait")}
+            b = med([x.get("bytes_copied") for x in st])
+            busy = sum(m[k] or 0 for k in ("read", "digest", "copy"))
+            out.append(f"| {KIND_NAME.get(kind, kind)} | {size} | {mode} | {fmt(m['read'])} | {fmt(m['digest'])} |"
+                       f" {fmt(m['copy'])} | {fmt(m['continue'])} | {fmt(m['fault_wait'])} |"
+                       f" {fmt(b / (1 << 20) if b else None)} | {fmt(b / (busy * 1e6) if b and busy else None, 2)} |"
+                       f" {fmt(agg(samples)['residency_ms'])} |")
+    return out
+
+
+def cold_table(g):
+    out = ["| kind | size | mode | resume ms (warm) | full residency ms (warm) | restore→all touched ms (warm) |",
+           "|---|---|---|---|---|---|"]
+    for (kind, size), modes in g.items():
+        for base in ("eager", "lazy", "upstream"):
+            cold = "cold-" + base
+            if cold not in modes:
+                continue
+            c = agg(modes[cold])
+            w = agg(modes[base]) if base in modes else None
+            wv = lambda k: f" ({fmt(w[k])})" if w else ""  # noqa: E731
+            out.append(f"| {KIND_NAME.get(kind, kind)} | {size} | {cold} | {fmt(c['resume_ms'])}{wv('resume_ms')} |"
+                       f" {fmt(c['residency_ms'])}{wv('residency_ms')} |"
+                       f" {fmt(c['all_touched_ms'])}{wv('all_touched_ms')} |")
+    return out
+
+
+def ws_table(g):
+    out = ["| kind | size | eager ms | lazy ms | lazy + replay ms | lazy / replay | eager / replay |"
+           " faults lazy / replay |", "|---|---|---|---|---|---|---|---|"]
+    for (kind, size), modes in g.items():
+        if not all(m in modes for m in ("ws-eager", "ws-lazy", "ws-replay")):
+            continue
+        e, lz, rp = (agg(modes[m]) for m in ("ws-eager", "ws-lazy", "ws-replay"))
+        fl = lambda a: med([(s["stats"]["faults_minor"] + s["stats"]["faults_missing"]) if s.get("stats") else None  # noqa: E731
+                            for s in modes[a]])
+        out.append(f"| {KIND_NAME.get(kind, kind)} | {size} | {fmt(e['all_touched_ms'])} | {fmt(lz['all_touched_ms'])} |"
+                   f" {fmt(rp['all_touched_ms'])} | {fmt(ratio(lz['all_touched_ms'], rp['all_touched_ms']))}x |"
+                   f" {fmt(ratio(e['all_touched_ms'], rp['all_touched_ms']))}x | {fmt(fl('ws-lazy'))} / {fmt(fl('ws-replay'))} |")
+    return out
+
+
+def fixed_agg(fixed):
+    by = {}
+    for r in fixed:
+        by.setdefault(r["mode"], []).append(r)
+    out = {}
+    for mode, smp in by.items():
+        a = {"resume_ms": med([s["resume_ms"] for s in smp]), "n": len(smp)}
+        for k in ("init_us", "image_us", "registry_us", "preflight_us", "offer_us"):
+            a[k] = med([s.get("restore_log", {}).get(k) for s in smp])
+        out[mode] = a
+    return out
+
+
+def fixed_table(fixed):
+    f = fixed_agg(fixed)
+    if not f.get("eager") or not f.get("lazy"):
+        return ["No fixed-cost samples (FIXED=0)."]
+    e, lz, ep = f["eager"], f["lazy"], f.get("eager-plugin")
+    out = [f"`criu restore -d` of a process with 1 MiB of shmem (medians of {lz['n']}, -v3): eager "
+           f"{e['resume_ms']:.2f} ms, eager with the plugin loaded {fmt(ep['resume_ms'] if ep else None, 2)} ms, "
+           f"lazy {lz['resume_ms']:.2f} ms ({lz['resume_ms'] / e['resume_ms']:.2f}x). Where the lazy restore's "
+           f"{lz['resume_ms'] - e['resume_ms']:.2f} ms over eager go:", "",
+           "| stage | ms |", "|---|---|"]
+    if ep:
+        out.append(f"| plugin loaded and initialized (eager with the plugin − eager) | "
+                   f"{ep['resume_ms'] - e['resume_ms']:+.2f} |")
+        out.append(f"| of it, the plugin's init: lazyshm image / registry connection / hugepage check | "
+                   f"{fmt((lz['image_us'] or 0) / 1e3, 3)} / {fmt((lz['registry_us'] or 0) / 1e3, 3)} / "
+                   f"{fmt((lz['preflight_us'] or 0) / 1e3, 3)} |")
+    out.append(f"| the offer's round trip to the daemon (object taken) | {fmt((lz['offer_us'] or 0) / 1e3, 3)} |")
+    if ep:
+        rest = lz["resume_ms"] - ep["resume_ms"] - (lz["offer_us"] or 0) / 1e3
+        out.append(f"| the rest: CRIU's userfaultfd (open, register, hand-off to lazy-pages) less the 1 MiB "
+                   f"copy an eager restore does | {rest:+.2f} |")
+    return out
+
+
 def plot_files(g, plotdir):
     os.makedirs(plotdir, exist_ok=True)
     series = []
@@ -255,14 +450,23 @@ def main():
     with open(res_path) as f:
         res = json.load(f)
     g, mi = group(res["runs"]), micro_index(res["micro"])
+    fill_index_cache[0] = fill_index(res["micro"])
+    fixed = [r for r in res["runs"] if r.get("fixed")]
     m = res["meta"]
     body = [BEGIN, "",
             f"Run {m['date']} on kernel {m['kernel']}, {m['cpus']} CPUs, commit {m['commit']}"
             f" ({m['plugin_files_modified']} plugin/patch files modified in the tree), "
             f"medians of {m['reps']} repetitions, /run: {m.get('run_fs', 'unknown')}. "
             f"Raw samples: `build/bench/results.json`.", "",
-            "### Targets", ""] + targets_resume(g) + targets_residency(g, mi) + [
+            "### Targets of issue 14", ""] + targets_issue14(g, mi, fixed) + [
+            "", "### Earlier targets", ""] + targets_resume(g) + targets_residency(g, mi) + [
             "", "### Restores", ""] + runs_table(g) + ["", "### Ratios", ""] + ratios_table(g, mi) + [
+            "", "### Where the fill time goes (stage_ms of lazyshm-stats.json)", "",
+            "Summed over the threads that fill (prefetch threads and the main thread's faults); "
+            "CONTINUE is the main thread's.", ""] + stages_table(g) + [
+            "", "### Cold cache (the images' page cache dropped before each restore)", ""] + cold_table(g) + [
+            "", "### Working set: restore start → a random 10% of the pages touched", ""] + ws_table(g) + [
+            "", "### Fixed cost of a lazy restore", ""] + fixed_table(fixed) + [
             "", "### Dump freeze", ""] + freeze_table(res.get("freeze", [])) + [
             "", "### Limits (microbenchmarks)", ""] + micro_table(res["micro"]) + ["", END]
     text = open(md_path).read() if os.path.exists(md_path) else f"# Performance\n\n{BEGIN}\n{END}\n"
