@@ -195,37 +195,57 @@ static int object_attach_images(struct lz_objects *t, struct lz_object *o, int i
 	return 0;
 }
 
+/* Pages [a, b) are a hole of the images (before the object is shared): HOLE, never written */
+static int mark_hole(struct lz_object *o, uint64_t a, uint64_t b, char *err, size_t errlen)
+{
+	uint64_t p, want, blk, end;
+
+	for (p = a; o->digests && p < b; p++) {
+		if (lzimg_page_digest(o->digests, p, &want) != 1)
+			continue;
+		snprintf(err, errlen,
+			 "%s %#" PRIx64 ": page %" PRIu64 " has data in the lazyshm image but none in CRIU's "
+			 "pagemap: the images lost it",
+			 lz_obj_kind(o), o->shmid, p);
+		return -1;
+	}
+	memset(o->state + a, LZ_PAGE_HOLE, b - a);
+	for (p = a; p < b; p = end) {
+		blk = p / LZ_BLOCK;
+		end = (blk + 1) * LZ_BLOCK < b ? (blk + 1) * LZ_BLOCK : b;
+		o->unfilled[blk] -= end - p;
+	}
+	o->nr_done += b - a;
+	o->holes += b - a;
+	return 0;
+}
+
 /*
  * Pages without data in the images are holes: they are never written, so
  * they stay unallocated, as after an eager restore. A page that lazyshm's
  * image has a digest for but CRIU's pagemap calls a hole lost its data.
+ * Whole stretches at a time: this runs before the restore may go on.
  */
 static int mark_holes(struct lz_object *o, char *err, size_t errlen)
 {
-	uint64_t off = 0, s, e, p, want;
+	uint64_t off = 0, s, e, p = 0, a, b, blk;
 
-	/* calloc()ed: UNFILLED everywhere, with matching counts */
-	for (p = 0; p < o->nr_pages; p++)
-		o->unfilled[p / LZ_BLOCK]++;
-	for (p = 0; p < o->nr_pages; p++)
-		lz_page_set(o, p, LZ_PAGE_HOLE);
-	while (off < o->nr_pages * o->psz && lz_pagesrc_next_data(o->src, off, &s, &e) == 1) {
-		for (p = s / o->psz; p < o->nr_pages && p * o->psz < e; p++)
-			lz_page_set(o, p, LZ_PAGE_UNFILLED);
-		off = e;
-	}
-	for (p = 0; p < o->nr_pages; p++) {
-		if (o->state[p] != LZ_PAGE_HOLE)
-			continue;
-		if (o->digests && lzimg_page_digest(o->digests, p, &want) == 1) {
-			snprintf(err, errlen,
-				 "%s %#" PRIx64 ": page %" PRIu64 " has data in the lazyshm image but none in CRIU's "
-				 "pagemap: the images lost it",
-				 lz_obj_kind(o), o->shmid, p);
-			return -1;
+	/* calloc()ed: UNFILLED everywhere; every page of a block counted */
+	for (blk = 0; blk * LZ_BLOCK < o->nr_pages; blk++)
+		o->unfilled[blk] = o->nr_pages - blk * LZ_BLOCK < LZ_BLOCK ? o->nr_pages - blk * LZ_BLOCK : LZ_BLOCK;
+	while (p < o->nr_pages) {
+		if (off < o->nr_pages * o->psz && lz_pagesrc_next_data(o->src, off, &s, &e) == 1) {
+			a = s / o->psz;
+			b = (e + o->psz - 1) / o->psz;
+			off = e;
+		} else {
+			a = b = o->nr_pages; /* no data after p: the rest is a hole */
 		}
-		o->nr_done++;
-		o->holes++;
+		a = a < o->nr_pages ? a : o->nr_pages;
+		b = b < o->nr_pages ? b : o->nr_pages;
+		if (a > p && mark_hole(o, p, a, err, errlen))
+			return -1;
+		p = b > p ? b : p;
 	}
 	return 0;
 }
