@@ -264,6 +264,28 @@ static void readahead(struct lz_object *o, uint64_t first, uint64_t n)
 	lz_fill_readahead(o, (first / win + 1) * win, win);
 }
 
+/*
+ * Fill the claimed run [first, first+*n), and, once the object's working
+ * set is out, the other UNFILLED runs of its chunk-sized window: a window
+ * that pages filled earlier (a working set's) cut into short runs is one
+ * chunk for the main thread, not one per run. *n: the window's length.
+ */
+static int fill_window(struct lz_prefetch *p, struct lz_worker *w, struct lz_object *o, uint64_t first, uint64_t *n)
+{
+	uint64_t end = first + *n, win = first + chunk_pages(o), at, m;
+
+	if (lz_object_fill_claimed(p->objs, o, first, *n, &w->filler))
+		return -1;
+	while (restored(p) && end < win && lz_replay_done(o) &&
+	       (m = lz_object_claim_in(p->objs, o, end, win - end, &at))) {
+		if (lz_object_fill_claimed(p->objs, o, at, m, &w->filler))
+			return -1;
+		end = at + m;
+	}
+	*n = end - first;
+	return 0;
+}
+
 static void *prefetch_thread(void *arg)
 {
 	struct lz_worker *w = arg;
@@ -276,7 +298,7 @@ static void *prefetch_thread(void *arg)
 		readahead(o, first, n);
 		if (p->delay_ms)
 			delay(p->delay_ms);
-		if (lz_object_fill_claimed(p->objs, o, first, n, &w->filler)) {
+		if (fill_window(p, w, o, first, &n)) {
 			__atomic_store_n(&p->failed, true, __ATOMIC_RELEASE);
 			break;
 		}

@@ -120,6 +120,13 @@ static size_t run_at(const struct lz_object *o, size_t nr, uint64_t pos)
 	return lo;
 }
 
+bool lz_replay_done(const struct lz_object *o)
+{
+	size_t nr = __atomic_load_n(&o->nr_ws, __ATOMIC_ACQUIRE);
+
+	return !nr || __atomic_load_n(&o->ws_pos, __ATOMIC_ACQUIRE) >= o->ws_end[nr - 1];
+}
+
 uint64_t lz_replay_next(struct lz_object *o, uint64_t max, uint64_t *first)
 {
 	size_t run, nr = __atomic_load_n(&o->nr_ws, __ATOMIC_ACQUIRE);

@@ -45,5 +45,7 @@ int lz_replay_write(struct lz_replay *r, struct lz_objects *objs, int imgdir);
 /* Prefetch threads: the next stretch of @o's working set, at most @max pages:
  * its length (0 when the working set is done), its first page in *first */
 uint64_t lz_replay_next(struct lz_object *o, uint64_t max, uint64_t *first);
+/* Has all of @o's working set (if any) been handed out? */
+bool lz_replay_done(const struct lz_object *o);
 
 #endif /* __LAZYSHM_REPLAY_H__ */
