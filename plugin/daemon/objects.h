@@ -173,6 +173,14 @@ int lz_object_fill_claimed(struct lz_objects *t, struct lz_object *o, uint64_t f
 /* The network page source: pages it claimed are written (@ok) or given back */
 int lz_object_finish_claimed(struct lz_objects *t, struct lz_object *o, uint64_t first, uint64_t n, bool ok,
 			     bool fault);
+/*
+ * Prefetch thread: fill the run [first, first+*n) it claimed, then claim
+ * and fill the other UNFILLED runs before @end, across holes and pages
+ * filled by others, so that a sparse window is one span for the main
+ * thread to map (its FILLED pages), not one chunk per run. *n: the span.
+ */
+int lz_object_fill_span(struct lz_objects *t, struct lz_object *o, uint64_t first, uint64_t *n, uint64_t end,
+			struct lz_filler *f);
 /* pages.c: change a page's state, under the state lock (or before the object is shared) */
 void lz_page_set(struct lz_object *o, uint64_t i, uint8_t s);
 /*

@@ -213,6 +213,25 @@ int lz_object_fill_claimed(struct lz_objects *t, struct lz_object *o, uint64_t f
 	return ret;
 }
 
+int lz_object_fill_span(struct lz_objects *t, struct lz_object *o, uint64_t first, uint64_t *n, uint64_t end,
+			struct lz_filler *f)
+{
+	uint64_t at, m, last = first + *n;
+
+	if (end > o->nr_pages)
+		end = o->nr_pages;
+	if (lz_object_fill_claimed(t, o, first, *n, f))
+		return -1;
+	/* holes, and pages filled or being filled by others, are passed over */
+	while (last < end && (m = lz_object_claim_in(t, o, last, end - last, &at))) {
+		if (lz_object_fill_claimed(t, o, at, m, f))
+			return -1;
+		last = at + m;
+	}
+	*n = last - first;
+	return 0;
+}
+
 /* Under the state lock: FILLED page @i was written after its hole was punched */
 static int drop_filled(struct lz_object *o, uint64_t i)
 {

@@ -265,25 +265,18 @@ static void readahead(struct lz_object *o, uint64_t first, uint64_t n)
 }
 
 /*
- * Fill the claimed run [first, first+*n), and, once the object's working
- * set is out, the other UNFILLED runs of its chunk-sized window: a window
- * that pages filled earlier (a working set's) cut into short runs is one
- * chunk for the main thread, not one per run. *n: the window's length.
+ * Fill the claimed run [first, first+*n), and, once the restore is over
+ * and the object's working set is out, the other UNFILLED runs of its
+ * chunk-sized window, across holes and pages filled earlier (a working
+ * set's): one chunk for the main thread, not one per run. *n: its length.
  */
 static int fill_window(struct lz_prefetch *p, struct lz_worker *w, struct lz_object *o, uint64_t first, uint64_t *n)
 {
-	uint64_t end = first + *n, win = first + chunk_pages(o), at, m;
+	uint64_t end = first + *n;
 
-	if (lz_object_fill_claimed(p->objs, o, first, *n, &w->filler))
-		return -1;
-	while (restored(p) && end < win && lz_replay_done(o) &&
-	       (m = lz_object_claim_in(p->objs, o, end, win - end, &at))) {
-		if (lz_object_fill_claimed(p->objs, o, at, m, &w->filler))
-			return -1;
-		end = at + m;
-	}
-	*n = end - first;
-	return 0;
+	if (restored(p) && lz_replay_done(o))
+		end = first + chunk_pages(o);
+	return lz_object_fill_span(p->objs, o, first, n, end, &w->filler);
 }
 
 static void *prefetch_thread(void *arg)

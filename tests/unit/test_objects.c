@@ -414,6 +414,54 @@ static void test_claim(void **state)
 	assert_int_equal(nr_allocated(f), NR_DATA);
 }
 
+/* A prefetch span goes across holes and pages filled by others, never into them */
+static void test_fill_span(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t first = 99, n, p;
+
+	/* page 9 is another thread's, page 1 is filled on fault */
+	assert_int_equal(lz_object_claim(&f->t, f->o, 9, 1, &first), 1);
+	assert_int_equal(lz_object_fill(&f->t, f->o, 1, 1, LZ_FILL_FAULT), 0);
+	n = lz_object_claim(&f->t, f->o, 0, NPAGES, &first);
+	assert_int_equal(first, 0);
+	assert_int_equal(n, 1); /* the claim itself stops at page 1 */
+	assert_int_equal(lz_object_fill_span(&f->t, f->o, first, &n, NPAGES, f->t.filler), 0);
+	/* one span to the last page it filled, over the holes at 6-7 and 10-14 */
+	assert_int_equal(n, NPAGES);
+	expect_states(f->o, 0, 6, LZ_PAGE_FILLED);
+	expect_states(f->o, 6, 2, LZ_PAGE_HOLE);
+	expect_states(f->o, 8, 1, LZ_PAGE_FILLED);
+	expect_states(f->o, 9, 1, LZ_PAGE_FILLING);
+	expect_states(f->o, 10, 5, LZ_PAGE_HOLE);
+	expect_states(f->o, 15, 1, LZ_PAGE_FILLED);
+	assert_int_equal(f->o->filled_fault, 1);
+	assert_int_equal(f->o->filled_prefetch, 7);
+	/* holes stay unallocated, the other thread's page unwritten */
+	assert_int_equal(nr_allocated(f), NR_DATA - 1);
+	assert_int_equal(lz_object_fill_claimed(&f->t, f->o, 9, 1, f->t.filler), 0);
+	for (p = 0; p < NPAGES; p++)
+		expect_content(f, SHMID, p, PG);
+	assert_int_equal(f->o->nr_done, NPAGES);
+}
+
+/* A span ends at its end */
+static void test_fill_span_end(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t first = 99, n;
+
+	assert_int_equal(lz_object_claim(&f->t, f->o, 0, 2, &first), 2);
+	n = 2;
+	assert_int_equal(lz_object_fill_span(&f->t, f->o, 0, &n, 9, f->t.filler), 0);
+	assert_int_equal(n, 9);
+	expect_states(f->o, 0, 6, LZ_PAGE_FILLED);
+	expect_states(f->o, 8, 1, LZ_PAGE_FILLED);
+	expect_states(f->o, 9, 1, LZ_PAGE_UNFILLED);
+	expect_states(f->o, 15, 1, LZ_PAGE_UNFILLED);
+	assert_int_equal(nr_allocated(f), 7);
+}
+
 static void test_remove(void **state)
 {
 	struct fixture *f = *state;
@@ -677,6 +725,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_add, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fill_fault, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_claim, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fill_span, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fill_span_end, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_remove_after_recent_fill, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_remove, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_filling_removed, setup, teardown),
