@@ -1,6 +1,7 @@
 # kernel/: compat header, feature probe library and CLI, conformance suite.
 #
 #   $(BUILD)/kernel/kprobe.pic.o        probe library, linked into the plugin
+#                                       (hidden: the plugin exports none of it)
 #   $(BIN)/lazyshm-kcheck               CLI over the same library
 #   $(BUILD)/tests/kernel/uffd-conformance  run by tests/run.sh (make test)
 
@@ -18,7 +19,7 @@ CONF_OBJS	:= $(patsubst $(TOP)/kernel/conformance/%.c,$(KERNEL_DIR)/conformance/
 
 $(KERNEL_DIR)/%.pic.o: $(TOP)/kernel/%.c $(KERNEL_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(KERNEL_LIB_CFLAGS) -fPIC -c $< -o $@
+	$(CC) $(CFLAGS) $(KERNEL_LIB_CFLAGS) -fPIC -fvisibility=hidden -c $< -o $@
 
 $(KERNEL_DIR)/%.o: $(TOP)/kernel/%.c $(KERNEL_HDRS)
 	@mkdir -p $(dir $@)
