@@ -114,25 +114,6 @@ static int read_restore_files(struct lz_config *c)
 	return 0;
 }
 
-static int read_ms(const char *name, unsigned *ms)
-{
-	const char *v = getenv(name);
-	char *end;
-	unsigned long n;
-
-	*ms = 0;
-	if (!v || !*v)
-		return 0;
-	errno = 0;
-	n = strtoul(v, &end, 10);
-	if (errno || *end || n > 60000) {
-		pr_err("%s=%s: expected milliseconds, 0 to 60000\n", name, v);
-		return -1;
-	}
-	*ms = n;
-	return 0;
-}
-
 /* An unsigned number in [lo, hi]; unset: @dflt */
 static int read_uint(const char *name, unsigned long lo, unsigned long hi, unsigned dflt, unsigned *val)
 {
@@ -161,24 +142,10 @@ static int read_remote(struct lz_config *c)
 	       read_uint("LAZYSHM_REMOTE_WINDOW", 1, 1024, 0, &c->remote_window_mb);
 }
 
+/* Two fill at about twice the speed of one here (2 CPUs), with the app running */
 static int read_threads(unsigned *n)
 {
-	const char *v = getenv("LAZYSHM_FILL_THREADS");
-	char *end;
-	unsigned long t;
-
-	/* two fill at about twice the speed of one here (2 CPUs), with the app running */
-	*n = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 2 : 1;
-	if (!v || !*v)
-		return 0;
-	errno = 0;
-	t = strtoul(v, &end, 10);
-	if (errno || *end || t < 1 || t > 8) {
-		pr_err("LAZYSHM_FILL_THREADS=%s: expected 1 to 8\n", v);
-		return -1;
-	}
-	*n = t;
-	return 0;
+	return read_uint("LAZYSHM_FILL_THREADS", 1, 8, sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 2 : 1, n);
 }
 
 int lz_config_read(struct lz_config *c)
@@ -195,7 +162,7 @@ int lz_config_read(struct lz_config *c)
 		}
 	}
 	if (read_files_policy(&c->files_policy) || read_restore_files(c) ||
-	    read_ms("LAZYSHM_TEST_FILL_DELAY_MS", &c->test_fill_delay_ms) || read_threads(&c->fill_threads) ||
+	    read_uint("LAZYSHM_TEST_FILL_DELAY_MS", 0, 60000, 0, &c->test_fill_delay_ms) || read_threads(&c->fill_threads) ||
 	    read_remote(c))
 		return -1;
 	/* the testing knob slows one thread down, as the tests' timings assume */
