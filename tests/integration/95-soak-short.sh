@@ -16,8 +16,8 @@ lz_require_criu
 [ -x "$TBIN/soakwl" ] || lz_fail "soakwl not built at $TBIN/soakwl (make build)"
 
 # the driver cleans up after every cycle itself; its work dir is
-# build/test-work/<this test>, which lz_workdir's cleanup removes at exit
-SOAK_NAME=$TEST_NAME SOAK_WORK=$BUILD/test-work/$TEST_NAME SOAK_CYCLES=${SOAK_CYCLES:-10} \
+# the work directory of this test, which lz_workdir's cleanup removes at exit
+SOAK_NAME=$TEST_NAME SOAK_WORK=$LZ_WORK_BASE/$TEST_NAME SOAK_CYCLES=${SOAK_CYCLES:-10} \
 	SOAK_SEED=${SOAK_SEED:-6} SOAK_MAX_PAGES=4096 SOAK_MAX_HUGE=6 SOAK_KILL_PCT=30 SOAK_TIMEOUT=60 \
 	python3 "$TOP/tests/soak/soak.py"
 rc=$?

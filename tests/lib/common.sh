@@ -77,13 +77,15 @@ lz_require_criu() {
 # unmounts of anything mounted inside it). The removal never crosses into
 # a mount left behind (a killed criu leaves its cgroup yard, and rm -rf
 # there would rmdir cgroups).
+# (LZ_WORK_BASE: where tests/run.sh puts them when others cannot reach build/)
+LZ_WORK_BASE=${LZ_WORK_BASE:-$BUILD/test-work}
 lz_workdir() {
-	local d=$BUILD/test-work/$TEST_NAME
+	local d=$LZ_WORK_BASE/$TEST_NAME
 	rm -rf --one-file-system "$d"
 	mkdir -p "$d"
 	echo "$d"
 }
-[ "${KEEP:-0}" = 1 ] || lz_on_exit "rm -rf --one-file-system '$BUILD/test-work/$TEST_NAME'"
+[ "${KEEP:-0}" = 1 ] || lz_on_exit "rm -rf --one-file-system '$LZ_WORK_BASE/$TEST_NAME'"
 
 _hp_file() {
 	case "$1" in
