@@ -62,6 +62,21 @@ if [ -z "${LZ_WORK_BASE:-}" ] && ! reachable_by_others "$BUILD"; then
 	echo "run.sh: other users cannot reach $BUILD: the tests' work directories are in $LZ_WORK_BASE"
 	export LZ_WORK_BASE
 fi
+# What the tests must leave as they found it, compared at the end of the run:
+# hugepage pools, SysV segments, /dev/shm, mounts, network namespaces,
+# /etc/criu. (A report, not yet a failure: see docs/TESTING.md.)
+machine_state() {
+	local f
+	for f in /sys/kernel/mm/hugepages/hugepages-*/nr_hugepages; do
+		echo "hugepages ${f#/sys/kernel/mm/hugepages/hugepages-}: $(cat "$f")"
+	done
+	ipcs -m 2>/dev/null | awk '$2 ~ /^[0-9]+$/ {print "sysv shm id " $2 " key " $1}'
+	ls -A /dev/shm 2>/dev/null | sed 's|^|/dev/shm/|'
+	awk '{print "mount " $5}' /proc/self/mountinfo | sort
+	ip netns list 2>/dev/null | awk '{print "netns " $1}'
+	ls -A /etc/criu 2>/dev/null | sed 's|^|/etc/criu/|'
+}
+STATE0=$(machine_state)
 export LZ_LAZY_MARKER=$LOGDIR/lazy-restores
 : >"$LZ_LAZY_MARKER"
 PASS=0 FAIL=0 SKIP=0
@@ -267,5 +282,10 @@ fi
 [ "$LAZY_DONE" -eq 0 ] || echo "lazy restores completed by $LAZY_DONE test(s): $(sort -u "$LZ_LAZY_MARKER" | xargs)"
 [ ${#FAILED[@]} -gt 0 ] && echo "failed: ${FAILED[*]}"
 [ -z "$NOLAZY" ] || echo "$NOLAZY"
+LEFT=$(diff <(echo "$STATE0") <(machine_state) | grep '^[<>]')
+if [ -n "$LEFT" ]; then
+	echo "the machine differs from how the run found it (< before, > after):"
+	echo "$LEFT" | sed 's/^/  /'
+fi
 echo "$PASS passed, $FAIL failed, $SKIP skipped"
 [ "$FAIL" -eq 0 ] && [ $((PASS + SKIP)) -gt 0 ] && [ -z "$NOLAZY" ]
