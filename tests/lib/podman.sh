@@ -30,6 +30,8 @@ pm_init() {
 	[ -e /var/lib/containers ] || lz_on_exit "rm -rf /var/lib/containers"
 	# and something of it creates runc's default root, empty
 	[ -e /run/runc ] || lz_on_exit "rmdir /run/runc"
+	# and its lock file, which podman creates once and never removes
+	[ -e /dev/shm/libpod_lock ] || lz_on_exit "rm -f /dev/shm/libpod_lock"
 	lz_on_exit pm_cleanup
 	pm_conf
 }
