@@ -28,14 +28,7 @@
 # Runs alone (tests/bench/migrate.sh) or at the end of tests/bench/run.sh.
 set -uo pipefail
 
-for fd in $(ls /proc/$$/fd); do
-	[ "$fd" -gt 2 ] 2>/dev/null && eval "exec $fd>&-" 2>/dev/null
-done
-# as run.sh: CRIU keeps its kdat cache only on a tmpfs /run
-if [ "${TMPFS_RUN:-1}" = 1 ] && [ -z "${_LZ_BENCH_NS:-}" ] && [ "$(stat -f -c %T /run)" != tmpfs ]; then
-	exec unshare -m --propagation private env _LZ_BENCH_NS=1 \
-		bash -c 'mount -t tmpfs -o mode=0755 lazyshm-bench-run /run && exec "$0" "$@"' "$0" "$@"
-fi
+. "$(dirname "$0")/preamble.sh"
 
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD:-$TOP/build}
