@@ -98,6 +98,22 @@ static int reopen_private(struct fdump *d, int fd, const struct stat *st)
 	return 0;
 }
 
+/* A new data run [start, start + len) after the last one */
+static int new_run(struct fdump *d, uint64_t start, uint64_t len)
+{
+	if (d->nr_runs == d->cap_runs) {
+		size_t cap = d->cap_runs ? d->cap_runs * 2 : 16;
+		struct lz_range *r = realloc(d->runs, cap * sizeof(*r));
+
+		if (!r)
+			return lz_seterr(d->err, d->errlen, ENOMEM, "%s: no memory for %zu runs", d->path, cap);
+		d->runs = r;
+		d->cap_runs = cap;
+	}
+	d->runs[d->nr_runs++] = (struct lz_range){ .start = start, .len = len };
+	return 0;
+}
+
 /* Page idx (of ps bytes) has data with digest dg; pages come ascending. */
 static int add_page(struct fdump *d, uint64_t idx, uint64_t dg)
 {
@@ -118,17 +134,7 @@ static int add_page(struct fdump *d, uint64_t idx, uint64_t dg)
 		r->len++;
 		return 0;
 	}
-	if (d->nr_runs == d->cap_runs) {
-		size_t cap = d->cap_runs ? d->cap_runs * 2 : 16;
-
-		r = realloc(d->runs, cap * sizeof(*r));
-		if (!r)
-			return lz_seterr(d->err, d->errlen, ENOMEM, "%s: no memory for %zu runs", d->path, cap);
-		d->runs = r;
-		d->cap_runs = cap;
-	}
-	d->runs[d->nr_runs++] = (struct lz_range){ .start = idx, .len = 1 };
-	return 0;
+	return new_run(d, idx, 1);
 }
 
 /* len bytes of the file at off into d->buf; what lies past the size is zeros. */
@@ -454,17 +460,7 @@ static int add_range(struct fdump *d, uint64_t first, uint64_t end)
 		r->len = end - r->start;
 		return 0;
 	}
-	if (d->nr_runs == d->cap_runs) {
-		size_t cap = d->cap_runs ? d->cap_runs * 2 : 16;
-
-		r = realloc(d->runs, cap * sizeof(*r));
-		if (!r)
-			return lz_seterr(d->err, d->errlen, ENOMEM, "%s: no memory for %zu runs", d->path, cap);
-		d->runs = r;
-		d->cap_runs = cap;
-	}
-	d->runs[d->nr_runs++] = (struct lz_range){ .start = first, .len = end - first };
-	return 0;
+	return new_run(d, first, end - first);
 }
 
 /* The data runs of a tmpfs file from SEEK_DATA/SEEK_HOLE, reading nothing */
