@@ -209,6 +209,16 @@ int lz_holder_open(int root_pidfd, bool do_start)
 	return ret ? ret : sock_connect(path);
 }
 
+int lz_holder_restored_path(int root_pidfd, char *buf, size_t len)
+{
+	char dir[PATH_MAX - 64];
+	int ret = sock_dir(dir, sizeof(dir));
+
+	if (!ret)
+		lz_trk_restored_name(buf, len, dir, (unsigned long long)lz_pidfd_ino(root_pidfd));
+	return ret;
+}
+
 static int call(int sk, struct lz_trk_msg *m, uint32_t op, const int *fds, int nr)
 {
 	int fd = -1;

@@ -69,6 +69,7 @@ static int parse_line(int procdir, const char *line, struct lz_trk_vma *v)
 	bool huge = false;
 	int ret;
 
+	*v = (struct lz_trk_vma){ 0 };
 	if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %7s %" SCNx64 " %x:%x %llu %255[^\n]", &v->start, &v->end, perms,
 		   &v->off, &maj, &min, &ino, name) < 7)
 		return 0;

@@ -8,11 +8,15 @@
  *   lazyshm-track 1
  *   epoch <32 hex digits>
  *   task <pidfd inode> <pid> <mappings>
- *   vma <start> <end> <offset> <dev> <ino> <page size> <kind>   (hex)
+ *   vma <start> <end> <offset> <dev> <ino> <page size> <kind> [<parent ino>]   (hex)
+ * A parent ino names the object in the images the state is relative to,
+ * when it had another inode there (a restore gives anonymous shared memory
+ * a new one); 0 or absent: the same.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,10 +53,14 @@ static int read_task(FILE *f, struct lz_trk_task *t)
 	if (!t->vmas)
 		return -ENOMEM;
 	for (i = 0; i < t->nr; i++) {
+		int n;
+
 		v = &t->vmas[i];
-		if (!fgets(line, sizeof(line), f) ||
-		    sscanf(line, "vma %" SCNx64 " %" SCNx64 " %" SCNx64 " %" SCNx64 " %" SCNx64 " %" SCNx32 " %x",
-			   &v->start, &v->end, &v->off, &v->dev, &v->ino, &v->psz, &v->kind) != 7)
+		if (!fgets(line, sizeof(line), f))
+			return -EINVAL;
+		n = sscanf(line, "vma %" SCNx64 " %" SCNx64 " %" SCNx64 " %" SCNx64 " %" SCNx64 " %" SCNx32 " %x %" SCNx64,
+			   &v->start, &v->end, &v->off, &v->dev, &v->ino, &v->psz, &v->kind, &v->parent_ino);
+		if (n != 7 && n != 8)
 			return -EINVAL;
 	}
 	return 0;
@@ -119,18 +127,28 @@ static void write_all(FILE *f, const struct lz_trk_state *s)
 		fprintf(f, "task %" PRIu64 " %d %zu\n", s->tasks[i].pino, s->tasks[i].pid, s->tasks[i].nr);
 		for (j = 0; j < s->tasks[i].nr; j++) {
 			v = &s->tasks[i].vmas[j];
-			fprintf(f, "vma %" PRIx64 " %" PRIx64 " %" PRIx64 " %" PRIx64 " %" PRIx64 " %" PRIx32 " %x\n",
+			fprintf(f, "vma %" PRIx64 " %" PRIx64 " %" PRIx64 " %" PRIx64 " %" PRIx64 " %" PRIx32 " %x",
 				v->start, v->end, v->off, v->dev, v->ino, v->psz, v->kind);
+			if (v->parent_ino)
+				fprintf(f, " %" PRIx64, v->parent_ino);
+			fputc('\n', f);
 		}
 	}
 }
 
 int lz_trk_state_write(int dirfd, const struct lz_trk_state *s)
 {
-	const char *tmp = LZ_TRK_FILE ".tmp";
+	return lz_trk_state_write_as(dirfd, LZ_TRK_FILE, s);
+}
+
+int lz_trk_state_write_as(int dirfd, const char *name, const struct lz_trk_state *s)
+{
+	char tmp[PATH_MAX];
 	int fd, ret = 0;
 	FILE *f;
 
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", name) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
 	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
@@ -144,7 +162,7 @@ int lz_trk_state_write(int dirfd, const struct lz_trk_state *s)
 		ret = -errno;
 	if (fclose(f) && !ret)
 		ret = -EIO;
-	if (!ret && renameat(dirfd, tmp, dirfd, LZ_TRK_FILE))
+	if (!ret && renameat(dirfd, tmp, dirfd, name))
 		ret = -errno;
 	if (ret)
 		unlinkat(dirfd, tmp, 0);

@@ -34,6 +34,7 @@ struct lz_trk_vma {
 	uint64_t start, end; /* addresses */
 	uint64_t off;	     /* offset in the object, bytes */
 	uint64_t dev, ino;   /* the object; ino is CRIU's shmid */
+	uint64_t parent_ino; /* its shmid in the images tracked against, if not ino; or 0 */
 	uint32_t psz;	     /* page size */
 	int kind;	     /* enum lz_kind */
 };
@@ -86,6 +87,7 @@ void lz_trk_objs_free(void);
 /* state.c */
 int lz_trk_state_read(int dirfd, const char *name, struct lz_trk_state *s);
 int lz_trk_state_write(int dirfd, const struct lz_trk_state *s);
+int lz_trk_state_write_as(int dirfd, const char *name, const struct lz_trk_state *s);
 const struct lz_trk_task *lz_trk_state_task(const struct lz_trk_state *s, uint64_t pino);
 void lz_trk_state_free(struct lz_trk_state *s);
 
@@ -102,6 +104,8 @@ int lz_holder_list(int sk, struct lz_trk_held **out, size_t *nr);
 int lz_holder_add(int sk, int pidfd, int uffd);
 int lz_holder_epoch(int sk, const uint8_t *epoch);
 int lz_holder_stop(int sk);
+/* Where a lazy restore leaves the state of the tree of @root_pidfd for its holder */
+int lz_holder_restored_path(int root_pidfd, char *buf, size_t len);
 uint64_t lz_pidfd_ino(int pidfd);
 
 /* outside.c: objects mapped by processes outside the tree (@tree: its
@@ -113,6 +117,8 @@ void lz_trk_outside(const int *tree, size_t nr, int criu);
 void lz_track_root(int pid);
 int lz_track_task(int pid, int flags);
 int lz_track_written(uint64_t shmid, uint64_t size, int kind, unsigned long *bits);
+/* DUMP_SHMEM_PARENT: the object's id in the parent images if not @shmid */
+int lz_track_parent_id(uint64_t shmid, int cr_kind, uint64_t *parent_id);
 void lz_track_finish(int ret);
 /* A dump's tasks were resumed or killed: a dead tree's holder is stopped */
 void lz_track_released(void);

@@ -58,4 +58,12 @@ static inline void lz_trk_sock_name(char *buf, size_t len, const char *dir, unsi
 	snprintf(buf, len, "%s/track-%llu.sock", dir, ino);
 }
 
+/* Beside the socket: the state of a lazily restored tree as the restore
+ * left it (lazyshm-track.img's format), removed by the holder at its end */
+#define LZ_TRK_RESTORED_SUFFIX ".restored"
+static inline void lz_trk_restored_name(char *buf, size_t len, const char *dir, unsigned long long ino)
+{
+	snprintf(buf, len, "%s/track-%llu" LZ_TRK_RESTORED_SUFFIX, dir, ino);
+}
+
 #endif /* __LAZYSHM_TRACKD_PROTO_H__ */
