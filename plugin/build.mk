@@ -44,8 +44,10 @@ BUILD_TARGETS += $(PLUGIN_SO)
 $(PLUGIN_DIR)/track/holder.o: PLUGIN_CFLAGS += -DLZ_TRACKD_DEFAULT='"$(PREFIX)/bin/lazyshm-trackd"'
 
 TRACKD	:= $(BIN)/lazyshm-trackd
-$(TRACKD): plugin/track/holder/trackd.c plugin/common/scm.c plugin/common/scm.h plugin/track/trackd-proto.h | $(BIN)
-	$(CC) $(CFLAGS) -Iplugin/common -Iplugin/track -o $@ plugin/track/holder/trackd.c plugin/common/scm.c
+TRACKD_SRC := plugin/track/holder/trackd.c plugin/track/holder/serve.c plugin/common/scm.c \
+	      plugin/common/uffdinfo.c
+$(TRACKD): $(TRACKD_SRC) plugin/track/holder/serve.h plugin/common/scm.h plugin/common/uffdinfo.h plugin/track/trackd-proto.h | $(BIN)
+	$(CC) $(CFLAGS) -Iplugin/common -Iplugin/track -Ikernel -o $@ $(TRACKD_SRC)
 
 BUILD_TARGETS += $(TRACKD)
 

@@ -10,12 +10,15 @@
  *   lazyshm-trackd --status SOCKET   print its epoch and task count
  *
  * It exits when every task it holds has exited, on STOP or SIGTERM, and
- * removes its socket then. Closing the userfaultfds ends the tracking:
- * the next dump finds no holder and dumps everything in full.
+ * removes its socket (and a lazy restore's state beside it) then. Closing
+ * the userfaultfds ends the tracking: the next dump finds no holder and
+ * dumps everything in full. A userfaultfd that has something to say (one
+ * of a lazily restored tree) is answered (serve.c).
  */
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,11 +28,14 @@
 #include <unistd.h>
 
 #include "scm.h"
+#include "serve.h"
+#include "uffdinfo.h"
 #include "trackd-proto.h"
 
 struct held {
 	int pidfd;
 	int uffd;
+	bool wp; /* the userfaultfd tracks writes: map minor faults write-protected */
 };
 
 static struct held held[LZ_TRK_MAX_TASKS];
@@ -105,6 +111,7 @@ static int do_add(int sk, struct lz_trk_msg *m, int *fds, int got)
 		return reply(sk, m, -ENOSPC, NULL, 0);
 	held[nr_held].pidfd = fds[0];
 	held[nr_held].uffd = fds[1];
+	held[nr_held].wp = lz_uffd_wp_async(fds[1]);
 	nr_held++;
 	fds[0] = fds[1] = -1;
 	return reply(sk, m, 0, NULL, 0);
@@ -159,28 +166,37 @@ static void serve(int lsk)
 	close(sk);
 }
 
-/* Drop the tasks that exited; 1 if any is left */
+/* Answer the userfaultfds that spoke; drop the tasks that exited, and
+ * those whose faults cannot be answered; 1 if any task is left */
 static int prune(struct pollfd *p)
 {
-	size_t i = nr_held;
+	size_t n = nr_held, i = n;
 
-	while (i-- > 0)
-		if (p[i + 1].revents)
+	/* downwards: drop() moves the last one into i, seen already */
+	while (i-- > 0) {
+		struct pollfd *u = &p[n + 1 + i];
+
+		if (!p[i + 1].revents && (u->revents & POLLIN) && lz_serve(held[i].uffd, held[i].wp))
+			u->revents |= POLLERR;
+		if (p[i + 1].revents || (u->revents & (POLLERR | POLLHUP)))
 			drop(i);
+	}
 	return nr_held > 0;
 }
 
 static int run(int lsk)
 {
-	static struct pollfd p[LZ_TRK_MAX_TASKS + 1];
+	static struct pollfd p[2 * LZ_TRK_MAX_TASKS + 1];
 	int ever = 0;
 	size_t i;
 
 	while (!stopping) {
 		p[0] = (struct pollfd){ .fd = lsk, .events = POLLIN };
-		for (i = 0; i < nr_held; i++)
+		for (i = 0; i < nr_held; i++) {
 			p[i + 1] = (struct pollfd){ .fd = held[i].pidfd, .events = POLLIN };
-		if (poll(p, nr_held + 1, -1) < 0) {
+			p[nr_held + 1 + i] = (struct pollfd){ .fd = held[i].uffd, .events = POLLIN };
+		}
+		if (poll(p, 2 * nr_held + 1, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			return 1;
@@ -218,6 +234,19 @@ static int client(const char *path, uint32_t op)
 	return m.status ? 1 : 0;
 }
 
+/* The state a lazy restore left beside the socket (lz_trk_restored_name) */
+static void remove_restored(const char *sock)
+{
+	char path[4096];
+	size_t len = strlen(sock);
+
+	if (len < 5 || strcmp(sock + len - 5, ".sock") || len + 16 > sizeof(path))
+		return;
+	snprintf(path, sizeof(path), "%.*s" LZ_TRK_RESTORED_SUFFIX, (int)(len - 5), sock);
+	if (unlink(path) && errno != ENOENT)
+		fprintf(stderr, "lazyshm-trackd: can't remove %s: %s\n", path, strerror(errno));
+}
+
 int main(int argc, char **argv)
 {
 	struct sigaction sa = { .sa_handler = on_term };
@@ -238,5 +267,6 @@ int main(int argc, char **argv)
 	close(3);
 	if (unlink(argv[1]) && errno != ENOENT)
 		fprintf(stderr, "lazyshm-trackd: can't remove %s: %s\n", argv[1], strerror(errno));
+	remove_restored(argv[1]);
 	return ret;
 }
