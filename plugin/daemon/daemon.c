@@ -24,6 +24,7 @@
 #include "criu-plugin.h"
 #include "daemon.h"
 #include "failstop.h"
+#include "handover.h"
 #include "log.h"
 #include "mapper.h"
 #include "pidfd.h"
@@ -34,6 +35,7 @@
 #include "replay.h"
 #include "stats.h"
 #include "tasks.h"
+#include "uffdinfo.h"
 #include "uffd-compat.h"
 
 #define FAULT_AROUND (64 << 10)
@@ -59,6 +61,7 @@ struct lz_daemon {
 	unsigned fill_threads;
 	struct pollfd *pfd; /* wait_activity()'s, kept across calls */
 	size_t pfd_cap;
+	struct lz_handover ho; /* tracking from the restore */
 };
 
 static struct lz_daemon D;
@@ -125,6 +128,7 @@ int lz_daemon_init(const struct lz_config *cfg)
 {
 	memset(&D, 0, sizeof(D));
 	D.imgdir = criu_get_image_dir();
+	lz_handover_init(&D.ho, D.imgdir);
 	D.fill_delay_ms = cfg->test_fill_delay_ms;
 	D.fill_threads = cfg->fill_threads;
 	if (D.fill_delay_ms)
@@ -186,6 +190,7 @@ void lz_daemon_fini(int ret)
 		lz_failstop_abort(&D.fs);
 	}
 	lz_failstop_fini(&D.fs);
+	lz_handover_end(&D.ho, ret == 0 && D.resident);
 	for (t = D.tasks; t; t = n) {
 		n = t->next;
 		lz_task_free(t);
@@ -213,6 +218,9 @@ int lz_daemon_task(int pid, int pidfd, int uffd)
 	t = fd < 0 ? NULL : lz_task_new(pid, fd, uffd);
 	if (!t)
 		return -ENOMEM;
+	t->wp = lz_uffd_wp_async(uffd);
+	if (t->wp && !D.tasks)
+		pr_info("track: the restore tracks writes (--track-mem): pages are mapped write-protected\n");
 	if (!D.stats->t_start)
 		D.stats->t_start = lz_now_ns();
 	t->next = D.tasks;
@@ -377,6 +385,7 @@ static int task_fork(struct lz_task *parent, int child_uffd)
 	t = lz_task_new(parent->pid, -1, child_uffd);
 	if (!t)
 		return -1;
+	t->wp = lz_uffd_wp_async(child_uffd);
 	if (lz_task_copy_ranges(t, parent)) {
 		lz_task_free(t);
 		return -1;
@@ -435,6 +444,25 @@ static int task_remove(struct lz_task *t, uint64_t start, uint64_t end)
 	return 0;
 }
 
+/* The daemon closes @t's userfaultfd: the guardian must too; a task the
+ * daemon is @done with is handed to the holder first (tracking from the
+ * restore), and once no task is left the holder learns what it holds */
+static int task_done(struct lz_task *t, bool done)
+{
+	struct lz_task *u;
+
+	if (done && lz_handover_task(&D.ho, D.tasks, t))
+		return -EIO;
+	t->gone = true;
+	if (lz_failstop_forget(&D.fs, t->uffd))
+		return -EIO;
+	for (u = D.tasks; u && u->gone; u = u->next)
+		;
+	if (!u)
+		lz_handover_end(&D.ho, true);
+	return 0;
+}
+
 int lz_daemon_event(int pid, int uffd, int event, uint64_t a, uint64_t b, uint64_t c)
 {
 	struct lz_task *t;
@@ -449,22 +477,23 @@ int lz_daemon_event(int pid, int uffd, int event, uint64_t a, uint64_t b, uint64
 	switch (event) {
 	case CR_LAZY_EVENT_EXIT:
 	case CR_LAZY_EVENT_DONE:
-		/* the daemon closes this userfaultfd: the guardian must too */
-		t->gone = true;
-		return lz_failstop_forget(&D.fs, uffd) ? -EIO : 0;
+		return task_done(t, event == CR_LAZY_EVENT_DONE);
 	case UFFD_EVENT_FORK:
 		ret = task_fork(t, (int)a);
 		break;
 	case UFFD_EVENT_REMOVE:
 		if (task_ready(t))
 			return -EIO;
+		lz_handover_untrack(t, a, b, "it removed pages of a lazily restored object during the lazy restore");
 		/* the range stays registered (CRIU patch 0005): later faults come here */
 		ret = task_remove(t, a, b);
 		break;
 	case UFFD_EVENT_UNMAP:
+		lz_handover_untrack(t, a, b, "it unmapped part of a lazily restored object during the lazy restore");
 		ret = t->loaded ? lz_task_drop(t, a, b) : 0;
 		break;
 	case UFFD_EVENT_REMAP:
+		lz_handover_untrack(t, a, a + c, "it moved part of a lazily restored object during the lazy restore");
 		ret = t->loaded ? lz_task_remap(t, a, b, c) : 0;
 		break;
 	}

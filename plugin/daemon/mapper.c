@@ -84,7 +84,9 @@ static int continue_run(struct lz_stats *s, struct lz_task *t, struct lz_vma *r,
 	int ret;
 
 	while (len) {
-		struct uffdio_continue c = { .range = { .start = addr, .len = len } };
+		/* tracked from the restore: written pages show once the task writes them */
+		struct uffdio_continue c = { .range = { .start = addr, .len = len },
+					     .mode = t->wp ? UFFDIO_CONTINUE_MODE_WP : 0 };
 		uint64_t t0 = lz_now_ns();
 
 		s->continues++;

@@ -28,6 +28,8 @@ struct lz_task {
 	int uffd;
 	bool loaded; /* ranges known (read from /proc once the task is final) */
 	bool gone;
+	bool wp;	       /* its userfaultfd tracks writes (criu restore --track-mem) */
+	const char *untracked; /* why the tracking from the restore cannot vouch for it, or NULL */
 	struct lz_vmas ranges; /* of lazily restored objects */
 	struct lz_vmas priv;   /* private anonymous memory: lazy-pages' own */
 	/* mappings refused with EAGAIN while the task's mm was changing */

@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,7 @@
 
 static struct {
 	bool active, finalized;
+	bool restored; /* t.parent is the state a lazy restore of the parent images left */
 	int criu, root, root_pidfd, sk;
 	struct lz_trk_state parent;
 	const char *no_chain; /* why the parent images cannot be used, or NULL */
@@ -57,6 +59,39 @@ static bool epoch_zero(const uint8_t *e)
 	static const uint8_t zero[LZ_TRK_EPOCH_LEN];
 
 	return !memcmp(e, zero, LZ_TRK_EPOCH_LEN);
+}
+
+/*
+ * A tree restored lazily from the parent images with --track-mem: its
+ * holder has been tracking it since, and the restore left the restored
+ * tasks' mappings beside the holder's socket (plugin/daemon/handover.c).
+ * Those, not the dumped tasks the parent images list, are what this run
+ * compares with.
+ */
+static void restored_state(const uint8_t *epoch)
+{
+	struct lz_trk_state r;
+	char path[PATH_MAX];
+	int ret;
+
+	ret = lz_holder_restored_path(t.root_pidfd, path, sizeof(path));
+	if (!ret)
+		ret = lz_trk_state_read(AT_FDCWD, path, &r);
+	if (ret) {
+		if (ret != -ENOENT)
+			pr_warn("track: the state the restore left (%s) does not read: %s\n", path, strerror(-ret));
+		return;
+	}
+	if (memcmp(r.epoch, epoch, LZ_TRK_EPOCH_LEN)) {
+		lz_trk_state_free(&r);
+		return;
+	}
+	lz_trk_state_free(&t.parent);
+	t.parent = r;
+	t.restored = true;
+	pr_info("track: the tree was restored from the parent images and tracked since: %zu tasks as the restore "
+		"left them\n",
+		r.nr);
 }
 
 /* Does the holder's tracking start at the parent images? */
@@ -76,6 +111,8 @@ static void check_chain(int imgdir, const uint8_t *epoch, bool holder_was_there)
 			     "or one failed)";
 	if (t.no_chain)
 		pr_info("track: every tracked object will be dumped in full: %s\n", t.no_chain);
+	else
+		restored_state(epoch);
 }
 
 static int init(int pid)
@@ -489,6 +526,36 @@ static int parent_holes(uint64_t shmid, uint64_t nbits, unsigned long *bits)
 	return 0;
 }
 
+/* The object's id in the parent images: another one if it was restored
+ * from them with a new inode (anonymous shared memory); 0 if the same */
+static uint64_t parent_ino_of(uint64_t shmid)
+{
+	size_t i, j;
+
+	for (i = 0; i < t.parent.nr; i++)
+		for (j = 0; j < t.parent.tasks[i].nr; j++)
+			if (t.parent.tasks[i].vmas[j].ino == shmid && t.parent.tasks[i].vmas[j].parent_ino)
+				return t.parent.tasks[i].vmas[j].parent_ino;
+	return 0;
+}
+
+int lz_track_parent_id(uint64_t shmid, int cr_kind, uint64_t *parent_id)
+{
+	uint64_t id;
+
+	if (t.root)
+		start(t.root);
+	if (!t.active || t.no_chain)
+		return -ENOTSUP;
+	id = parent_ino_of(shmid);
+	if (!id)
+		return -ENOTSUP;
+	*parent_id = id;
+	pr_info("track: shmid %" PRIu64 " was shmid %" PRIu64 " in the parent images (restored from them)\n", shmid,
+		id);
+	return 0;
+}
+
 int lz_track_written(uint64_t shmid, uint64_t size, int cr_kind, unsigned long *bits)
 {
 	uint64_t nbits = (size + LZ_TRK_PAGE - 1) / LZ_TRK_PAGE, n;
@@ -513,13 +580,22 @@ int lz_track_written(uint64_t shmid, uint64_t size, int cr_kind, unsigned long *
 			shmid, lz_trk_obj_reason(o));
 		return -ENOTSUP;
 	}
-	if (parent_holes(shmid, nbits, bits))
+	if (parent_holes(parent_ino_of(shmid) ?: shmid, nbits, bits))
 		return -ENOTSUP;
 	n = lz_trk_obj_copy(o, bits, nbits);
 	pr_info("track: %s shmid %" PRIu64 ": %" PRIu64 " of %" PRIu64 " pages written since the parent images "
 		"(or not there); the others stay there\n",
 		lzimg_kind_name(lz_trk_obj_kind(o)), shmid, n, nbits);
 	return 0;
+}
+
+/* The restore's state served its one run: these images replace it */
+static void drop_restored_state(void)
+{
+	char path[PATH_MAX];
+
+	if (!lz_holder_restored_path(t.root_pidfd, path, sizeof(path)) && unlink(path) && errno != ENOENT)
+		pr_warn("track: can't remove %s: %s\n", path, strerror(errno));
 }
 
 /* The run's images are complete: they are what the tracking is now relative to */
@@ -541,6 +617,8 @@ void lz_track_finish(int ret)
 		pr_warn("track: can't record the tracking state (%s): the next dump will be full\n", strerror(-err));
 		return;
 	}
+	if (t.restored)
+		drop_restored_state();
 	pr_info("track: %zu tasks, %zu objects tracked: the next dump may leave what did not change in these "
 		"images\n",
 		t.cur.nr, lz_trk_objs_nr());
