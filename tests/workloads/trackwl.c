@@ -19,6 +19,8 @@
  *     fork N SEED     a child writes N units of every region, then sleeps
  *     map N SEED      a second mapping of the first region (mremap of size
  *                     0, or shmat), N units written through it
+ *     punch N SEED    N units of every region removed (MADV_REMOVE; for
+ *                     hugetlb, the huge page that holds the unit): holes
  *     verify          every byte of every region against the model
  *     loop SECONDS    (bench) rewrite units in a loop; "OK <GiB/s>"
  */
@@ -149,6 +151,33 @@ static void write_units(long n, uint64_t seed, char *base0, int do_write)
 	}
 }
 
+static size_t page_of(const struct region *g)
+{
+	return !strcmp(g->kind, "huge-anon") ? HUGE_2M : !strcmp(g->kind, "huge1g-anon") ? HUGE_1G :
+											   UNIT;
+}
+
+static int punch(long n, uint64_t seed, char *out, size_t len)
+{
+	int r;
+	long i;
+
+	for (r = 0; r < nr_reg; r++) {
+		uint64_t s = seed * 2654435761u + r + 1;
+		size_t psz = page_of(&reg[r]), u, k;
+
+		for (i = 0; i < n; i++) {
+			u = (rnd(&s) % (reg[r].len / UNIT)) & ~(psz / UNIT - 1);
+			if (madvise(reg[r].map + u * UNIT, psz, MADV_REMOVE))
+				return snprintf(out, len, "BAD MADV_REMOVE %s: %s", reg[r].kind, strerror(errno)), -1;
+			for (k = 0; k < psz / UNIT; k++)
+				reg[r].ver[u + k] = 0;
+		}
+	}
+	snprintf(out, len, "OK");
+	return 0;
+}
+
 static int verify(char *out, size_t len)
 {
 	static char buf[UNIT];
@@ -277,6 +306,8 @@ static void command(void)
 		do_fork(n, seed, out, sizeof(out));
 	else if (!strcmp(verb, "map"))
 		do_map(n, seed, out, sizeof(out));
+	else if (!strcmp(verb, "punch"))
+		punch(n, seed, out, sizeof(out));
 	else if (!strcmp(verb, "verify"))
 		verify(out, sizeof(out));
 	else if (!strcmp(verb, "loop"))
