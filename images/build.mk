@@ -20,6 +20,9 @@ LZIMG_CRIU_PB	:= pagemap memfd fown ipc-shm ipc-desc mm vma remap-file-path
 LZIMG_CFLAGS	:= $(CFLAGS) -Iimages -I$(LZIMG_DIR) -iquote $(CRIU_SRC)/images
 LZIMG_LIBS	:= -lprotobuf-c -lxxhash
 LZIMG_HDRS	:= $(wildcard images/*.h) $(LZIMG_PB).h
+# Rewritten whenever the CRIU tree is re-patched: its generated pb-c code
+# (struct layouts) may have changed with it, as for the plugin's objects
+LZIMG_CRIU_STAMP := $(wildcard $(CRIU_SRC)/.lazyshm-series)
 
 LZIMG_OBJS	:= $(patsubst images/%.c,$(LZIMG_DIR)/obj/%.o,$(LZIMG_SRCS)) \
 		   $(LZIMG_DIR)/obj/lazyshm.pb-c.o \
@@ -33,10 +36,10 @@ $(LZIMG_PB).c $(LZIMG_PB).h: images/lazyshm.proto
 	protoc-c --proto_path=images --c_out=$(LZIMG_DIR) $<
 
 # Non-PIC (CLI, tests) and PIC (plugin) variants of every object.
-$(LZIMG_DIR)/obj/%.o: images/%.c $(LZIMG_HDRS) | $(CRIU)
+$(LZIMG_DIR)/obj/%.o: images/%.c $(LZIMG_HDRS) $(LZIMG_CRIU_STAMP) | $(CRIU)
 	@mkdir -p $(dir $@)
 	$(CC) $(LZIMG_CFLAGS) -c $< -o $@
-$(LZIMG_DIR)/pic/%.o: images/%.c $(LZIMG_HDRS) | $(CRIU)
+$(LZIMG_DIR)/pic/%.o: images/%.c $(LZIMG_HDRS) $(LZIMG_CRIU_STAMP) | $(CRIU)
 	@mkdir -p $(dir $@)
 	$(CC) $(LZIMG_CFLAGS) -fPIC -fvisibility=hidden -c $< -o $@
 $(LZIMG_DIR)/obj/lazyshm.pb-c.o: $(LZIMG_PB).c $(LZIMG_PB).h
@@ -44,10 +47,10 @@ $(LZIMG_DIR)/obj/lazyshm.pb-c.o: $(LZIMG_PB).c $(LZIMG_PB).h
 $(LZIMG_DIR)/pic/lazyshm.pb-c.o: $(LZIMG_PB).c $(LZIMG_PB).h
 	@mkdir -p $(dir $@)
 	$(CC) $(LZIMG_CFLAGS) -fPIC -fvisibility=hidden -c $< -o $@
-$(LZIMG_DIR)/obj/criu-%.pb-c.o: | $(CRIU)
+$(LZIMG_DIR)/obj/criu-%.pb-c.o: $(LZIMG_CRIU_STAMP) | $(CRIU)
 	@mkdir -p $(dir $@)
 	$(CC) $(LZIMG_CFLAGS) -c $(CRIU_SRC)/images/$*.pb-c.c -o $@
-$(LZIMG_DIR)/pic/criu-%.pb-c.o: | $(CRIU)
+$(LZIMG_DIR)/pic/criu-%.pb-c.o: $(LZIMG_CRIU_STAMP) | $(CRIU)
 	@mkdir -p $(dir $@)
 	$(CC) $(LZIMG_CFLAGS) -fPIC -fvisibility=hidden -c $(CRIU_SRC)/images/$*.pb-c.c -o $@
 
