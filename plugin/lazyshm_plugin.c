@@ -212,3 +212,10 @@ static int lazyshm_plugin_dump_shmem_written(uint64_t shmid, uint64_t size, int 
 	return lz_track_written(shmid, size, kind, written);
 }
 CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__DUMP_SHMEM_WRITTEN, lazyshm_plugin_dump_shmem_written)
+
+/* A shared object with parent images: its id there, if restored from them (track.c) */
+static int lazyshm_plugin_dump_shmem_parent(uint64_t shmid, int kind, uint64_t *parent_id)
+{
+	return lz_track_parent_id(shmid, kind, parent_id);
+}
+CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__DUMP_SHMEM_PARENT, lazyshm_plugin_dump_shmem_parent)

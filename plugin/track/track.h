@@ -117,7 +117,8 @@ void lz_trk_outside(const int *tree, size_t nr, int criu);
 void lz_track_root(int pid);
 int lz_track_task(int pid, int flags);
 int lz_track_written(uint64_t shmid, uint64_t size, int kind, unsigned long *bits);
-/* DUMP_SHMEM_PARENT: the object's id in the parent images if not @shmid */
+/* The object's id in the parent images, if it was restored from them under
+ * a new one (DUMP_SHMEM_PARENT); -ENOTSUP: the same id */
 int lz_track_parent_id(uint64_t shmid, int cr_kind, uint64_t *parent_id);
 void lz_track_finish(int ret);
 /* A dump's tasks were resumed or killed: a dead tree's holder is stopped */
