@@ -10,6 +10,9 @@
  * directory, whose pagemap of the same object says where they are (maybe
  * in its own parent: a chain). Each run then reads its own pages image;
  * such a source has no single pages image (lz_pagesrc_pages_fd() is -1).
+ * A head with parent_id names the object by that id in the parent images
+ * (it was restored from them under a new id): its PE_PARENT pages are in
+ * the parent's pagemap-shmem-<parent_id>.img, and so on down the chain.
  *
  * The whole pagemap is indexed at open; a read is a binary search plus
  * pread()s straight into the caller's buffer.
@@ -53,6 +56,8 @@ struct lz_pagesrc {
 	size_t nr_fds;
 	struct pm_range *parent; /* PE_PARENT ranges until resolved */
 	size_t nr_parent;
+	int has_parent_id;  /* the head names the object's id in the parent images */
+	uint64_t parent_id; /* that id */
 	uint64_t own_bytes; /* of pages_fd */
 	int remote;	    /* PE_LAZY runs only: the dump's source serves the pages */
 	char pmname[256];   /* the pagemap image, or a file object's path */
@@ -202,6 +207,8 @@ static int parse_pagemap(struct lz_pagesrc *s, const void *buf, size_t len, uint
 	if (!h)
 		return lz_seterr(err, errlen, EINVAL, "%s: pagemap head does not decode", s->pmname);
 	*pages_id = h->pages_id;
+	s->has_parent_id = h->has_parent_id;
+	s->parent_id = h->parent_id;
 	pagemap_head__free_unpacked(h, NULL);
 	snprintf(s->pgname, sizeof(s->pgname), "pages-%u.img", *pages_id);
 	return parse_entries(s, &cur, err, errlen);
@@ -323,8 +330,8 @@ static int cmp_run(const void *a, const void *b)
 static int open_depth(int dirfd, uint64_t shmid, int remote, struct lz_pagesrc **out, int depth, char *err,
 		      size_t errlen);
 
-/* Resolve the PE_PARENT ranges of @s from dirfd's `parent` images */
-static int resolve_parent(int dirfd, struct lz_pagesrc *s, uint64_t shmid, int depth, char *err, size_t errlen)
+/* Resolve the PE_PARENT ranges of @s from dirfd's `parent` images, object @parent_id there */
+static int resolve_parent(int dirfd, struct lz_pagesrc *s, uint64_t parent_id, int depth, char *err, size_t errlen)
 {
 	struct lz_pagesrc *p = NULL;
 	uint32_t base;
@@ -340,7 +347,7 @@ static int resolve_parent(int dirfd, struct lz_pagesrc *s, uint64_t shmid, int d
 		return lz_seterr(err, errlen, errno, "%s: pages are in the parent images, but there is no parent "
 						     "directory: %s",
 				 s->pmname, strerror(errno));
-	ret = open_depth(pdir, shmid, 0, &p, depth + 1, err, errlen);
+	ret = open_depth(pdir, parent_id, 0, &p, depth + 1, err, errlen);
 	close(pdir);
 	if (!ret && take_fds(s, p, &base))
 		ret = lz_seterr(err, errlen, ENOMEM, "%s: no memory", s->pmname);
@@ -383,7 +390,7 @@ static int open_depth(int dirfd, uint64_t shmid, int remote, struct lz_pagesrc *
 	}
 	ret = open_pages(dirfd, s, err, errlen);
 	if (!ret)
-		ret = resolve_parent(dirfd, s, shmid, depth, err, errlen);
+		ret = resolve_parent(dirfd, s, s->has_parent_id ? s->parent_id : shmid, depth, err, errlen);
 	if (ret) {
 		lz_pagesrc_close(s);
 		return ret;

@@ -2,8 +2,9 @@
 /*
  * CRIU shmem page images as lz_pagesrc reads them, on synthetic images the
  * test writes itself: runs, holes, reads across run boundaries, damaged
- * pagemaps; then the dump-side indexer (memfd.img, ipcns-shm-*.img) and a
- * pages image that no longer matches its digest.
+ * pagemaps, parent chains (also across the new ids of a restore); then the
+ * dump-side indexer (memfd.img, ipcns-shm-*.img) and a pages image that no
+ * longer matches its digest.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -70,7 +71,9 @@ static int create(int dfd, const char *name)
 	return fd;
 }
 
-static void write_pagemap(int dfd, uint64_t shmid, uint32_t pages_id, const struct ent *e, size_t n, uint32_t magic)
+/* @parent_id: the object's id in the parent images, recorded in the head; 0: none */
+static void write_pagemap_pid(int dfd, uint64_t shmid, uint32_t pages_id, uint64_t parent_id, const struct ent *e,
+			      size_t n, uint32_t magic)
 {
 	PagemapHead h = PAGEMAP_HEAD__INIT;
 	char name[64];
@@ -82,6 +85,8 @@ static void write_pagemap(int dfd, uint64_t shmid, uint32_t pages_id, const stru
 	put32(fd, COMMON_MAGIC);
 	put32(fd, magic);
 	h.pages_id = pages_id;
+	h.has_parent_id = parent_id != 0;
+	h.parent_id = parent_id;
 	put_msg(fd, &h.base);
 	for (i = 0; i < n; i++) {
 		PagemapEntry pe = PAGEMAP_ENTRY__INIT;
@@ -95,6 +100,11 @@ static void write_pagemap(int dfd, uint64_t shmid, uint32_t pages_id, const stru
 		put_msg(fd, &pe.base);
 	}
 	assert_int_equal(close(fd), 0);
+}
+
+static void write_pagemap(int dfd, uint64_t shmid, uint32_t pages_id, const struct ent *e, size_t n, uint32_t magic)
+{
+	write_pagemap_pid(dfd, shmid, pages_id, 0, e, n, magic);
 }
 
 static void write_pages(int dfd, uint32_t pages_id, uint64_t len, uint32_t seed)
@@ -341,6 +351,61 @@ static void test_chain(void **state)
 	assert_int_equal(lz_pagesrc_open(f->dfd, 20, &s, err, sizeof(err)), -EINVAL);
 	print_message("refused as expected: %s\n", err);
 	assert_non_null(strstr(err, "corrupt image chain"));
+	close(pdir);
+	close(gdir);
+}
+
+/*
+ * A restored object gets a new id: the dump after the restore names the
+ * object's id in the parent images in its pagemap head (parent_id), and
+ * its PE_PARENT pages are read from that object there, not from one that
+ * has the new id in the parent directory; and so on down the chain.
+ */
+static void test_chain_parent_id(void **state)
+{
+	struct fixture *f = *state;
+	const struct ent gp[] = { { 0, 4, PE_PRESENT, 0 } };
+	const struct ent par[] = { { 0, 2, PE_PRESENT, 0 }, { 0x2000, 2, PE_PARENT, 0 } };
+	const struct ent decoy[] = { { 0, 4, PE_PRESENT, 0 } };
+	const struct ent child[] = { { 0, 1, PE_PARENT, 0 }, { 0x1000, 1, PE_PRESENT, 0 }, { 0x2000, 2, PE_PARENT, 0 } };
+	char err[LZIMG_ERRLEN] = "";
+	struct lz_pagesrc *s = NULL;
+	uint8_t b[5 * PG];
+	int pdir, gdir;
+	uint64_t i;
+
+	assert_int_equal(mkdirat(f->dfd, "p", 0700), 0);
+	assert_int_equal(mkdirat(f->dfd, "g", 0700), 0);
+	assert_int_equal(symlinkat("p", f->dfd, "parent"), 0);
+	pdir = openat(f->dfd, "p", O_RDONLY | O_DIRECTORY);
+	gdir = openat(f->dfd, "g", O_RDONLY | O_DIRECTORY);
+	assert_int_equal(symlinkat("../g", pdir, "parent"), 0);
+	write_pagemap(gdir, 7, 50, gp, 1, PM_MAGIC); /* the object is 7 in g */
+	write_pages(gdir, 50, 4 * PG, 3);
+	write_pagemap_pid(pdir, 20, 51, 7, par, 2, PM_MAGIC); /* 20 in p, 7 in g */
+	write_pages(pdir, 51, 2 * PG, 2);
+	write_pagemap(pdir, 40, 52, decoy, 1, PM_MAGIC); /* another object with the child's id */
+	write_pages(pdir, 52, 4 * PG, 9);
+	write_pagemap_pid(f->dfd, 40, 53, 20, child, 3, PM_MAGIC); /* 40 here, 20 in p */
+	write_pages(f->dfd, 53, PG, 1);
+	assert_int_equal(lz_pagesrc_open(f->dfd, 40, &s, err, sizeof(err)), 0);
+	assert_true(lz_pagesrc_chained(s));
+	assert_int_equal(lz_pagesrc_data_bytes(s), 4 * PG);
+	memset(b, 0xa5, sizeof(b));
+	assert_int_equal(lz_pagesrc_read(s, 0, b, sizeof(b)), 0);
+	for (i = 0; i < PG; i++) {
+		assert_int_equal(b[i], pat(i, 2));		     /* p's object 20, its page 0 */
+		assert_int_equal(b[PG + i], pat(i, 1));		     /* this image */
+		assert_int_equal(b[2 * PG + i], pat(2 * PG + i, 3)); /* g's object 7 */
+		assert_int_equal(b[3 * PG + i], pat(3 * PG + i, 3));
+		assert_int_equal(b[4 * PG + i], 0); /* a hole */
+	}
+	lz_pagesrc_close(s);
+	/* A link to an object the parent images lack names the missing image. */
+	write_pagemap_pid(f->dfd, 40, 53, 99, child, 3, PM_MAGIC);
+	assert_true(lz_pagesrc_open(f->dfd, 40, &s, err, sizeof(err)) < 0);
+	print_message("refused as expected: %s\n", err);
+	assert_non_null(strstr(err, "pagemap-shmem-99.img"));
 	close(pdir);
 	close(gdir);
 }
@@ -604,6 +669,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_has_data, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_damaged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_chain, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_chain_parent_id, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shrunk_after_open, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_index_and_mismatch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_index_errors, setup, teardown),
