@@ -26,9 +26,11 @@
 #define VEC_LEN	    512
 #define GIB	    (1ULL << 30)
 
+/* Removals are reported too: the holder turns the protection of a removed
+ * range off (holder/serve.c), or a page read back in would look unwritten */
 int lz_wp_api(int uffd)
 {
-	struct uffdio_api api = { .api = UFFD_API, .features = WP_FEATURES };
+	struct uffdio_api api = { .api = UFFD_API, .features = WP_FEATURES | UFFD_FEATURE_EVENT_REMOVE };
 
 	if (ioctl(uffd, UFFDIO_API, &api))
 		return -errno;

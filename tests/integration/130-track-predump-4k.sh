@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Incremental dumps of 4K shared memory (anonymous shared, SysV) tracked
 # with uffd-wp: three pre-dumps with random writes in between, a final dump;
-# each iteration after the first writes only what changed; restores, eager
-# and lazy, assemble the objects from the chain, byte for byte.
+# each iteration after the first writes only what changed (also units
+# removed and read back in, which read zeros but are not written);
+# restores, eager and lazy, assemble the objects from the chain, byte for
+# byte.
 # timeout: 240
 . "$(dirname "$0")/../lib/track.sh"
 trk_init
@@ -12,6 +14,9 @@ lz_log "seed $SEED"
 trk_predump 1
 trk_cmd write 200 $((SEED + 1))
 trk_predump 2 1
+# removed units read back in: zeros now, not what the parent images hold
+trk_cmd punch 5 $((SEED + 5))
+trk_cmd verify
 trk_cmd write 200 $((SEED + 2))
 trk_predump 3 2
 trk_cmd write 200 $((SEED + 3))

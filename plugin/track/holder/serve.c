@@ -16,6 +16,15 @@
  *    child's userfaultfd is closed: the child is not tracked (the next
  *    dump says so and dumps what it maps in full).
  * The page size is found by trying 4 KiB, 2 MiB and 1 GiB alignments.
+ *
+ * A removal (UFFD_EVENT_REMOVE: MADV_REMOVE, MADV_DONTNEED; a tracking
+ * userfaultfd asks for it too) turns the range's protection off: the zap
+ * would leave write-protect markers, and a page read back in afterwards
+ * (zeros) would look unwritten, so that the next dump left the parent's
+ * old content in its place. Unprotected, the range reads as written. The
+ * kernel refuses UFFDIO_WRITEPROTECT while the event is pending (EAGAIN):
+ * such ranges wait in a list that lz_serve_flush() retries, before the
+ * holder answers any client.
  */
 #include <errno.h>
 #include <linux/userfaultfd.h>
@@ -31,6 +40,14 @@
 #include "serve.h"
 
 static const uint64_t sizes[] = { 4096ULL, 2ULL << 20, 1ULL << 30 };
+
+#define MAX_UNPROTECT 1024
+
+static struct unprotect {
+	int uffd;
+	uint64_t start, len;
+} pend[MAX_UNPROTECT];
+static size_t nr_pend;
 
 /* A source of zeros for huge pages: never written, so never allocated */
 static void *zeros(uint64_t len)
@@ -94,6 +111,66 @@ static int map_minor(int uffd, uint64_t addr, bool wp)
 	return -EINVAL;
 }
 
+/* 0 done, 1 not yet (the event is pending), -errno */
+static int unprotect(int uffd, uint64_t start, uint64_t len)
+{
+	struct uffdio_writeprotect w = { .range = { .start = start, .len = len }, .mode = 0 };
+
+	if (ioctl(uffd, UFFDIO_WRITEPROTECT, &w) == 0 || errno == ENOENT || errno == ESRCH)
+		return 0;
+	return errno == EAGAIN ? 1 : -errno;
+}
+
+static int removed(int uffd, uint64_t start, uint64_t end)
+{
+	int ret = unprotect(uffd, start, end - start);
+
+	if (ret <= 0)
+		return ret;
+	if (nr_pend == MAX_UNPROTECT)
+		return -ENOSPC;
+	pend[nr_pend++] = (struct unprotect){ .uffd = uffd, .start = start, .len = end - start };
+	return 0;
+}
+
+size_t lz_serve_pending(void)
+{
+	return nr_pend;
+}
+
+int lz_serve_flush(int *failed)
+{
+	size_t i = nr_pend;
+	int ret;
+
+	*failed = -1;
+	while (i-- > 0) {
+		ret = unprotect(pend[i].uffd, pend[i].start, pend[i].len);
+		if (ret == 1)
+			continue;
+		if (ret < 0) {
+			*failed = pend[i].uffd;
+			return ret;
+		}
+		pend[i] = pend[--nr_pend];
+	}
+	return 0;
+}
+
+int lz_serve_first(void)
+{
+	return nr_pend ? pend[0].uffd : -1;
+}
+
+void lz_serve_forget(int uffd)
+{
+	size_t i = nr_pend;
+
+	while (i-- > 0)
+		if (pend[i].uffd == uffd)
+			pend[i] = pend[--nr_pend];
+}
+
 int lz_serve(int uffd, bool wp)
 {
 	struct uffd_msg m;
@@ -112,10 +189,13 @@ int lz_serve(int uffd, bool wp)
 				ret = map_minor(uffd, m.arg.pagefault.address, wp);
 			else
 				ret = fill_zero(uffd, m.arg.pagefault.address);
-		} else if (m.event == UFFD_EVENT_FORK)
+		} else if (m.event == UFFD_EVENT_FORK) {
 			close((int)m.arg.fork.ufd);
+		} else if (m.event == UFFD_EVENT_REMOVE && wp) {
+			ret = removed(uffd, m.arg.remove.start, m.arg.remove.end);
+		}
 		if (ret) {
-			fprintf(stderr, "lazyshm-trackd: can't resolve a fault at %#llx: %s\n",
+			fprintf(stderr, "lazyshm-trackd: can't answer event %u (at %#llx): %s\n", m.event,
 				(unsigned long long)m.arg.pagefault.address, strerror(-ret));
 			return ret;
 		}

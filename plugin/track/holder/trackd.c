@@ -50,6 +50,7 @@ static void on_term(int sig)
 
 static void drop(size_t i)
 {
+	lz_serve_forget(held[i].uffd);
 	close(held[i].pidfd);
 	close(held[i].uffd);
 	held[i] = held[--nr_held];
@@ -154,12 +155,48 @@ static int request(int sk)
 	return ret ? -1 : !stopping;
 }
 
+static void drop_uffd(int uffd)
+{
+	size_t i;
+
+	for (i = 0; i < nr_held; i++)
+		if (held[i].uffd == uffd) {
+			fprintf(stderr, "lazyshm-trackd: a removed range stays protected: its task is let go\n");
+			drop(i);
+			return;
+		}
+	lz_serve_forget(uffd);
+}
+
+/*
+ * Turn the protection of removed ranges off (serve.c); with @wait, until
+ * none is left (a client must not scan before), giving up on a task after
+ * 2 s: without its userfaultfd the next dump writes what it maps in full.
+ */
+static void settle(bool wait)
+{
+	int tries = 0, failed;
+
+	while (lz_serve_pending()) {
+		if (lz_serve_flush(&failed))
+			drop_uffd(failed);
+		else if (!wait || !lz_serve_pending())
+			break;
+		else if (++tries > 2000)
+			while (lz_serve_pending())
+				drop_uffd(lz_serve_flush(&failed) ? failed : lz_serve_first());
+		else
+			usleep(1000);
+	}
+}
+
 static void serve(int lsk)
 {
 	int sk = accept4(lsk, NULL, NULL, SOCK_CLOEXEC);
 
 	if (sk < 0)
 		return;
+	settle(true);
 	if (peer_ok(sk))
 		while (request(sk) > 0)
 			;
@@ -196,13 +233,14 @@ static int run(int lsk)
 			p[i + 1] = (struct pollfd){ .fd = held[i].pidfd, .events = POLLIN };
 			p[nr_held + 1 + i] = (struct pollfd){ .fd = held[i].uffd, .events = POLLIN };
 		}
-		if (poll(p, 2 * nr_held + 1, -1) < 0) {
+		if (poll(p, 2 * nr_held + 1, lz_serve_pending() ? 1 : -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			return 1;
 		}
 		if (!prune(p) && ever)
 			break;
+		settle(false);
 		if (p[0].revents & POLLIN)
 			serve(lsk);
 		ever |= nr_held > 0;
