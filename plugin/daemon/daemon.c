@@ -484,16 +484,16 @@ int lz_daemon_event(int pid, int uffd, int event, uint64_t a, uint64_t b, uint64
 	case UFFD_EVENT_REMOVE:
 		if (task_ready(t))
 			return -EIO;
-		lz_handover_untrack(t, a, b, "it removed pages of a lazily restored object during the lazy restore");
+		lz_handover_untrack(t, a, b, "it removed pages of shared memory during the lazy restore");
 		/* the range stays registered (CRIU patch 0005): later faults come here */
 		ret = task_remove(t, a, b);
 		break;
 	case UFFD_EVENT_UNMAP:
-		lz_handover_untrack(t, a, b, "it unmapped part of a lazily restored object during the lazy restore");
+		lz_handover_untrack(t, a, b, "it unmapped shared memory during the lazy restore");
 		ret = t->loaded ? lz_task_drop(t, a, b) : 0;
 		break;
 	case UFFD_EVENT_REMAP:
-		lz_handover_untrack(t, a, a + c, "it moved part of a lazily restored object during the lazy restore");
+		lz_handover_untrack(t, a, a + c, "it moved shared memory during the lazy restore");
 		ret = t->loaded ? lz_task_remap(t, a, b, c) : 0;
 		break;
 	}

@@ -159,11 +159,10 @@ int lz_handover_task(struct lz_handover *h, struct lz_task *tasks, struct lz_tas
 
 void lz_handover_untrack(struct lz_task *t, uint64_t start, uint64_t end, const char *why)
 {
-	size_t i;
-
-	for (i = 0; t->wp && !t->untracked && i < t->ranges.nr; i++)
-		if (t->ranges.r[i].start < end && start < t->ranges.r[i].end)
-			t->untracked = why;
+	/* lazy-pages' private memory is dumped in full anyway; any shared
+	 * mapping, lazily restored or not (CRIU protects both), counts */
+	if (t->wp && !t->untracked && !lz_vmas_find(&t->priv, start))
+		t->untracked = why;
 }
 
 /* Where the holder keeps the restored tree's state, and the epoch */

@@ -13,8 +13,8 @@
  * dump with those images as parent then writes only what changed.
  *
  * What the tracking cannot vouch for is left to a full dump: a task that
- * removed, unmapped or moved part of a deferred mapping during the lazy
- * phase is held but not recorded; a task forked meanwhile is unknown.
+ * removed, unmapped or moved shared memory during the lazy phase is held
+ * but not recorded; a task forked meanwhile is unknown.
  */
 #ifndef __LAZYSHM_HANDOVER_H__
 #define __LAZYSHM_HANDOVER_H__
@@ -36,7 +36,8 @@ void lz_handover_init(struct lz_handover *h, int imgdir);
 /* The daemon is done with @t (of @tasks): hand its userfaultfd over; 0
  * (a failure only turns the tracking off, with the reason) */
 int lz_handover_task(struct lz_handover *h, struct lz_task *tasks, struct lz_task *t);
-/* An event on [start, end) of @t that the tracking cannot follow */
+/* An event on [start, end) of @t that the tracking cannot follow (unless
+ * the range is lazy-pages' private memory) */
 void lz_handover_untrack(struct lz_task *t, uint64_t start, uint64_t end, const char *why);
 /* Every task is done (@ok) or the daemon stops: publish, or give up */
 void lz_handover_end(struct lz_handover *h, bool ok);
