@@ -15,12 +15,18 @@
  *  - DUMP_RELEASED, tasks running again (or killed): digest the pending
  *    objects' pages and rewrite the image without the pending marks. If that
  *    fails the image stays pending, and restores refuse to validate it.
+ * A --lazy-pages dump digests at DUMP_FINISH instead, before the page
+ * server starts: its tasks stay frozen until the destination's restore has
+ * ended, and the destination needs the digests of the objects in the
+ * images (a hybrid migration's, or those a restore could not defer) as soon
+ * as it has the images; it fails if they cannot be computed.
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <time.h>
 
+#include "cr_options.h"
 #include "criu-plugin.h"
 #include "log.h"
 
@@ -69,6 +75,35 @@ static int log_objects(int dirfd, uint64_t t0)
 	return 0;
 }
 
+/*
+ * Digest the pending objects' pages and rewrite the image (@when: for the
+ * log). 0 (also with no lazyshm image: DUMP_FINISH said why), or -1 with
+ * "restores of this dump cannot be validated: ..." in the log.
+ */
+static int complete_digests(const char *when)
+{
+	uint64_t t0 = now_us(), pages = 0;
+	int dirfd = criu_get_image_dir(), ret;
+	char err[LZIMG_ERRLEN] = "";
+	size_t objs = 0;
+
+	if (dirfd < 0)
+		snprintf(err, sizeof(err), "no image directory");
+	ret = dirfd < 0 ? -EBADF : lzimg_complete_digests(dirfd, &objs, &pages, err, sizeof(err));
+	if (ret == -ENOENT)
+		return 0;
+	if (ret) {
+		pr_err("restores of this dump cannot be validated: the page digests of %s could not be computed "
+		       "%s: %s (LAZYSHM_VALIDATE=0 restores it unvalidated)\n",
+		       LZIMG_FILE, when, err);
+		return -1;
+	}
+	if (objs)
+		pr_info("dump: digests of %zu objects, %" PRIu64 " pages, written in %" PRIu64 " ms %s\n", objs,
+			pages, (now_us() - t0) / 1000, when);
+	return 0;
+}
+
 static int write_image(int dirfd)
 {
 	struct lz_index_input in = { .digests_pending = 1 };
@@ -112,30 +147,14 @@ int lazyshm_dump_finish(void)
 		return ret;
 	if (log_objects(dirfd, t0))
 		return -1;
+	/* the destination copies the images while the tasks stay frozen */
+	if (opts.lazy_pages && complete_digests("before the page server starts"))
+		return 1;
 	/* before CRIU's lazy page server starts: the destination may come at once */
 	return lz_remote_start() ? 1 : 0;
 }
 
 int lazyshm_dump_released(void)
 {
-	uint64_t t0 = now_us(), pages = 0;
-	int dirfd = criu_get_image_dir(), ret;
-	char err[LZIMG_ERRLEN] = "";
-	size_t objs = 0;
-
-	if (dirfd < 0)
-		snprintf(err, sizeof(err), "no image directory");
-	ret = dirfd < 0 ? -EBADF : lzimg_complete_digests(dirfd, &objs, &pages, err, sizeof(err));
-	if (ret == -ENOENT)
-		return 0; /* no lazyshm image: DUMP_FINISH said why */
-	if (ret) {
-		pr_err("restores of this dump cannot be validated: the page digests of %s could not be computed "
-		       "after the tasks were released: %s (LAZYSHM_VALIDATE=0 restores it unvalidated)\n",
-		       LZIMG_FILE, err);
-		return -EIO;
-	}
-	pr_info("dump: digests of %zu objects, %" PRIu64 " pages, written in %" PRIu64
-		" ms after the tasks were released\n",
-		objs, pages, (now_us() - t0) / 1000);
-	return 0;
+	return complete_digests("after the tasks were released") ? -EIO : 0;
 }

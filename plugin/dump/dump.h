@@ -10,13 +10,15 @@
 
 /*
  * DUMP_FINISH after a successful dump, tasks frozen: write the image with
- * the digests of CRIU's objects pending, then start serving the objects
- * the dump's source serves (remote-src.h); frees the file list
+ * the digests of CRIU's objects pending (computed at once with
+ * --lazy-pages, whose destination needs them first), then start serving
+ * the objects the dump's source serves (remote-src.h); frees the file list
  * (lz_dump_files_fini()) and the presence records whatever the outcome. 0;
  * -1 with the cause in CRIU's log (no image is left behind then), which
  * while files were stored means the dump is not restorable and must count
  * as failed; 1 (logged) when objects whose content is not in the images
- * cannot be served: the dump must fail.
+ * cannot be served, or with --lazy-pages when the digests cannot be
+ * computed: the dump must fail.
  */
 int lazyshm_dump_finish(void);
 /*

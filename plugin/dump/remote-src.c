@@ -76,6 +76,9 @@ int lz_remote_init(const struct lz_config *cfg)
 	R.port = serve_port(cfg);
 	if (!R.port)
 		pr_info("dump: no --port (or LAZYSHM_REMOTE_PORT): shared memory is written into the images\n");
+	else if (opts.img_parent)
+		pr_info("dump: incremental (--prev-images-dir): CRIU does not offer its shared objects (anonymous "
+			"shared, memfd, SysV), whose pages may be in the parent images: they go into the images\n");
 	if (getrandom(R.dump_id, sizeof(R.dump_id), 0) != sizeof(R.dump_id)) {
 		pr_perror("dump: no random bytes for the dump id");
 		return -1;
