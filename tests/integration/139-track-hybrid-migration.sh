@@ -72,31 +72,13 @@ hy_dump() {
 }
 
 # hy_restore N: the destination's daemon, then `criu restore --lazy-pages`
-# of D/dN in a PID namespace of its own (rm_restore's); the restored root's
-# host pid in R
+# of D/dN in a PID namespace of its own (tests/lib/remote.sh); the restored
+# root's host pid in R
 hy_restore() {
-	local d=$D/d$1 unsh t c=
-	rm_dst "$CRIU" lazy-pages -D "$d" --libdir "$LIBDIR" -v4 -o lazy.log -d --pidfile "$d/lazy.pid" \
-		--page-server --address "$RM_SRC_ADDR" --port "$RM_PORT" </dev/null >"$d/lazy.out" 2>&1 ||
-		lz_fail "criu lazy-pages failed: $(tail -5 "$d/lazy.log")"
-	lz_track_pid "$(cat "$d/lazy.pid")"
-	nsenter --net="/run/netns/$RM_NS_DST" unshare --pid --fork --mount-proc "$CTINIT" /bin/sh -c '"$@"; echo $? >"'"$d"'/restore.rc"' sh \
-		"$CRIU" restore -D "$d" --libdir "$LIBDIR" -v4 -o restore.log --shell-job -d \
-		--pidfile "$d/restored.pid" --lazy-pages </dev/null >"$d/restore.out" 2>&1 &
-	unsh=$!
-	lz_track_pid "$unsh"
-	for ((t = 50; t > 0; t--)); do
-		c=$(pgrep -P "$unsh" -x ctinit) && break
-		sleep 0.1
-	done
-	[ -n "$c" ] || lz_fail "the destination's PID namespace did not start"
-	lz_on_exit "kill -9 $c; lz_wait_gone $c 10"
-	lz_wait_file "$d/restore.rc" 120 || lz_fail "criu restore did not end"
-	[ "$(cat "$d/restore.rc")" = 0 ] || lz_fail "criu restore failed: $(grep Error "$d/restore.log" | head -3)"
-	for R in $(pgrep -P "$c"); do
-		[ "$(awk '/^NSpid:/ {print $NF}' "/proc/$R/status")" = "$(cat "$d/restored.pid")" ] && return 0
-	done
-	lz_fail "no child of the destination's PID 1 has PID $(cat "$d/restored.pid") there"
+	local d=$D/d$1
+	RM_DST_DIR=$d rm_lazy_daemon "$W" || lz_fail "criu lazy-pages failed"
+	RM_DST_DIR=$d rm_restore "$W" || lz_fail "criu restore failed: $(grep Error "$d/restore.log" | head -3)"
+	R=$(cat "$d/restored.hostpid")
 }
 
 trk_init

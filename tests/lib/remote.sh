@@ -158,17 +158,19 @@ rm_copy_images() {
 	lz_log "image copy: $bytes bytes in $RM_COPY_MS ms"
 }
 
+# The destination's image directory is W/dst, or RM_DST_DIR if set.
+
 # rm_lazy_daemon W [ARGS]: `criu lazy-pages --page-server` in the
 # destination namespace, connecting to the source; its pid in W/dst/lazy.pid
 rm_lazy_daemon() {
-	local w=$1
+	local dst=${RM_DST_DIR:-$1/dst}
 	shift
-	rm_dst "$CRIU" lazy-pages -D "$w/dst" --libdir "$LIBDIR" -v4 -o lazy.log -d --pidfile "$w/dst/lazy.pid" \
-		--page-server --address "$RM_SRC_ADDR" --port "$RM_PORT" "$@" </dev/null >"$w/dst/lazy.out" 2>&1 || {
-		lz_log "criu lazy-pages failed: $(tail -5 "$w/dst/lazy.log")"
+	rm_dst "$CRIU" lazy-pages -D "$dst" --libdir "$LIBDIR" -v4 -o lazy.log -d --pidfile "$dst/lazy.pid" \
+		--page-server --address "$RM_SRC_ADDR" --port "$RM_PORT" "$@" </dev/null >"$dst/lazy.out" 2>&1 || {
+		lz_log "criu lazy-pages failed: $(tail -5 "$dst/lazy.log")"
 		return 1
 	}
-	lz_track_pid "$(cat "$w/dst/lazy.pid")"
+	lz_track_pid "$(cat "$dst/lazy.pid")"
 }
 
 # rm_restore W [ARGS]: `criu restore --lazy-pages` in the destination
@@ -176,13 +178,13 @@ rm_lazy_daemon() {
 # end and returns its exit status. The namespace (ctinit, W/dst/ctinit.pid,
 # and so every restored task) is killed at exit.
 rm_restore() {
-	local w=$1 unsh t c rc
+	local dst=${RM_DST_DIR:-$1/dst} unsh t c rc
 	shift
-	rm -f "$w/dst/restore.rc"
+	rm -f "$dst/restore.rc"
 	nsenter --net="/run/netns/$RM_NS_DST" unshare --pid --fork --mount-proc "$CTINIT" /bin/sh -c \
-		'"$@"; echo $? > "'"$w"'/dst/restore.rc"' sh \
-		"$CRIU" restore -D "$w/dst" --libdir "$LIBDIR" -v4 -o restore.log --shell-job -d \
-		--pidfile "$w/dst/restored.pid" --lazy-pages "$@" </dev/null >"$w/dst/restore.out" 2>&1 &
+		'"$@"; echo $? > "'"$dst"'/restore.rc"' sh \
+		"$CRIU" restore -D "$dst" --libdir "$LIBDIR" -v4 -o restore.log --shell-job -d \
+		--pidfile "$dst/restored.pid" --lazy-pages "$@" </dev/null >"$dst/restore.out" 2>&1 &
 	unsh=$!
 	lz_track_pid "$unsh"
 	for ((t = 50; t > 0; t--)); do
@@ -190,24 +192,24 @@ rm_restore() {
 		sleep 0.1
 	done
 	[ -n "$c" ] || { lz_log "the destination's PID namespace did not start"; return 1; }
-	echo "$c" >"$w/dst/ctinit.pid"
+	echo "$c" >"$dst/ctinit.pid"
 	# its PID 1: killing it kills every task of the namespace
 	lz_on_exit "kill -9 $c; lz_wait_gone $c 10"
-	lz_wait_file "$w/dst/restore.rc" 120 || { lz_log "criu restore did not end"; return 1; }
-	rc=$(cat "$w/dst/restore.rc")
+	lz_wait_file "$dst/restore.rc" 120 || { lz_log "criu restore did not end"; return 1; }
+	rc=$(cat "$dst/restore.rc")
 	[ "$rc" = 0 ] || return "$rc"
-	rm_find_restored "$w"
+	RM_DST_DIR=$dst rm_find_restored
 }
 
 # rm_find_restored W: the host PID of the restored root (the child of the
 # destination's PID 1 whose PID there is W/dst/restored.pid) in
 # W/dst/restored.hostpid
 rm_find_restored() {
-	local w=$1 vp c
-	vp=$(cat "$w/dst/restored.pid") || return 1
-	for c in $(pgrep -P "$(cat "$w/dst/ctinit.pid")"); do
+	local dst=${RM_DST_DIR:-$1/dst} vp c
+	vp=$(cat "$dst/restored.pid") || return 1
+	for c in $(pgrep -P "$(cat "$dst/ctinit.pid")"); do
 		[ "$(awk '/^NSpid:/ {print $NF}' "/proc/$c/status" 2>/dev/null)" = "$vp" ] || continue
-		echo "$c" >"$w/dst/restored.hostpid"
+		echo "$c" >"$dst/restored.hostpid"
 		return 0
 	done
 	lz_log "no child of the destination's PID 1 has PID $vp there"

@@ -303,6 +303,18 @@ static void test_damaged(void **state)
 	expect_open_fails(f, 10, -EINVAL, "truncated");
 }
 
+/* The image dir, its parent p and grandparent g (parent links), opened */
+static void chain_dirs(struct fixture *f, int *pdir, int *gdir)
+{
+	assert_int_equal(mkdirat(f->dfd, "p", 0700), 0);
+	assert_int_equal(mkdirat(f->dfd, "g", 0700), 0);
+	assert_int_equal(symlinkat("p", f->dfd, "parent"), 0);
+	*pdir = openat(f->dfd, "p", O_RDONLY | O_DIRECTORY);
+	*gdir = openat(f->dfd, "g", O_RDONLY | O_DIRECTORY);
+	assert_true(*pdir >= 0 && *gdir >= 0);
+	assert_int_equal(symlinkat("../g", *pdir, "parent"), 0);
+}
+
 /*
  * An incremental dump's chain: PE_PARENT pages are read from the parent
  * directory's image of the same object (itself maybe chained), the others
@@ -321,12 +333,7 @@ static void test_chain(void **state)
 	int pdir, gdir;
 	uint64_t i;
 
-	assert_int_equal(mkdirat(f->dfd, "p", 0700), 0);
-	assert_int_equal(mkdirat(f->dfd, "g", 0700), 0);
-	assert_int_equal(symlinkat("p", f->dfd, "parent"), 0);
-	pdir = openat(f->dfd, "p", O_RDONLY | O_DIRECTORY);
-	gdir = openat(f->dfd, "g", O_RDONLY | O_DIRECTORY);
-	assert_int_equal(symlinkat("../g", pdir, "parent"), 0);
+	chain_dirs(f, &pdir, &gdir);
 	write_pagemap(gdir, 20, 30, gp, 1, PM_MAGIC);
 	write_pages(gdir, 30, 6 * PG, 3);
 	write_pagemap(pdir, 20, 31, par, 2, PM_MAGIC);
@@ -374,12 +381,7 @@ static void test_chain_parent_id(void **state)
 	int pdir, gdir;
 	uint64_t i;
 
-	assert_int_equal(mkdirat(f->dfd, "p", 0700), 0);
-	assert_int_equal(mkdirat(f->dfd, "g", 0700), 0);
-	assert_int_equal(symlinkat("p", f->dfd, "parent"), 0);
-	pdir = openat(f->dfd, "p", O_RDONLY | O_DIRECTORY);
-	gdir = openat(f->dfd, "g", O_RDONLY | O_DIRECTORY);
-	assert_int_equal(symlinkat("../g", pdir, "parent"), 0);
+	chain_dirs(f, &pdir, &gdir);
 	write_pagemap(gdir, 7, 50, gp, 1, PM_MAGIC); /* the object is 7 in g */
 	write_pages(gdir, 50, 4 * PG, 3);
 	write_pagemap_pid(pdir, 20, 51, 7, par, 2, PM_MAGIC); /* 20 in p, 7 in g */
