@@ -268,6 +268,35 @@ int lz_holder_epoch(int sk, const uint8_t *epoch)
 	return call(sk, &m, LZ_TRK_EPOCH, NULL, 0);
 }
 
+int lz_holder_removed(int sk, struct lz_trk_range **out, size_t *nr)
+{
+	struct lz_trk_msg m = { 0 };
+	size_t i, n;
+	int ret;
+
+	*out = NULL;
+	*nr = 0;
+	ret = call(sk, &m, LZ_TRK_REMOVED, NULL, 0);
+	if (ret)
+		return ret;
+	if (m.nr > (1u << 20))
+		return -EPROTO;
+	*out = calloc(m.nr ? m.nr : 1, sizeof(**out));
+	if (!*out)
+		return -ENOMEM;
+	for (i = 0, n = m.nr; i < n; i++) {
+		int fd = -1;
+
+		if (lz_recv_fd(sk, &m, sizeof(m), &fd) != 1)
+			return -EIO;
+		if (fd >= 0)
+			close(fd);
+		(*out)[i] = (struct lz_trk_range){ .pino = m.pino, .start = m.start, .end = m.end };
+		*nr = i + 1;
+	}
+	return 0;
+}
+
 static int list_one(int sk, struct lz_trk_held *h)
 {
 	struct lz_trk_msg m;

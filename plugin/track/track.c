@@ -48,6 +48,8 @@ static struct {
 	const char *no_chain; /* why the parent images cannot be used, or NULL */
 	struct lz_trk_held *held;
 	size_t nr_held;
+	struct lz_trk_range *removed; /* by the tasks since the last run (the holder saw them) */
+	size_t nr_removed;
 	struct lz_trk_state cur;
 	int *pids;
 	int *pending; /* tasks that need a userfaultfd of their own */
@@ -137,6 +139,8 @@ static int init(int pid)
 	ret = lz_holder_hello(t.sk, epoch, &nr);
 	if (!ret)
 		ret = lz_holder_list(t.sk, &t.held, &t.nr_held);
+	if (!ret)
+		ret = lz_holder_removed(t.sk, &t.removed, &t.nr_removed);
 	if (!ret)
 		ret = lz_holder_epoch(t.sk, zero);
 	if (ret)
@@ -239,6 +243,30 @@ static void track_vma(int pid, int pmfd, int uffd, const struct lz_trk_vma *v, c
 				v->end, strerror(-ret));
 }
 
+/*
+ * What the task removed since (MADV_REMOVE, MADV_DONTNEED) counts as
+ * written: the zap took the entries that said so, and a page read back in
+ * would look unwritten, the parent images' content no longer being there.
+ */
+static void track_removed(uint64_t pino, const struct lz_trk_vma *vmas, size_t nr)
+{
+	struct lz_trk_obj *o;
+	uint64_t s, e;
+	size_t i, j;
+
+	for (i = 0; i < t.nr_removed; i++) {
+		if (t.removed[i].pino != pino)
+			continue;
+		for (j = 0; j < nr; j++) {
+			s = t.removed[i].start > vmas[j].start ? t.removed[i].start : vmas[j].start;
+			e = t.removed[i].end < vmas[j].end ? t.removed[i].end : vmas[j].end;
+			o = s < e ? lz_trk_obj_get(&vmas[j]) : NULL;
+			if (o)
+				lz_trk_obj_written(o, vmas[j].off + (s - vmas[j].start), e - s);
+		}
+	}
+}
+
 /* Mappings of the parent images gone now: writes through them may be lost */
 static void track_gone(int pid, const struct lz_trk_task *prev, const struct lz_trk_task *now)
 {
@@ -324,6 +352,7 @@ static int track_one(int pid)
 	}
 	for (i = 0; i < nr; i++)
 		track_vma(pid, pmfd, uffd, &vmas[i], prev);
+	track_removed(pino, vmas, nr);
 	ret = add_task(pid, pino, vmas, nr);
 	if (!ret) {
 		track_gone(pid, prev, &t.cur.tasks[t.cur.nr - 1]);
@@ -651,6 +680,7 @@ void lz_track_fini(void)
 		close(t.held[i].uffd);
 	}
 	free(t.held);
+	free(t.removed);
 	free(t.pids);
 	free(t.pending);
 	lz_trk_state_free(&t.parent);

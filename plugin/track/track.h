@@ -102,6 +102,11 @@ int lz_holder_open(int root_pidfd, bool start);
 int lz_holder_hello(int sk, uint8_t *epoch, uint32_t *nr);
 int lz_holder_list(int sk, struct lz_trk_held **out, size_t *nr);
 int lz_holder_add(int sk, int pidfd, int uffd);
+/* A range a task (pidfd inode @pino) removed since the last run */
+struct lz_trk_range {
+	uint64_t pino, start, end;
+};
+int lz_holder_removed(int sk, struct lz_trk_range **out, size_t *nr);
 int lz_holder_epoch(int sk, const uint8_t *epoch);
 int lz_holder_stop(int sk);
 /* Where a lazy restore leaves the state of the tree of @root_pidfd for its holder */

@@ -16,6 +16,9 @@
  *   EPOCH  epoch -> status (the images the tracking is relative to; zeros:
  *          none, e.g. while a CRIU run has re-protected pages it has not
  *          written yet)
+ *   REMOVED -> nr, then nr replies with pino, start, end each: the ranges
+ *          the tasks removed (UFFD_EVENT_REMOVE) since the last REMOVED,
+ *          which the next dump counts as written
  *   STOP   -> status once every descriptor is closed; the holder exits
  * The holder drops a task when its pidfd says it exited, and exits when
  * it holds no task any more.
@@ -27,7 +30,7 @@
 #include <stdio.h>
 
 #define LZ_TRK_MAGIC	 0x4b52544cu /* "LTRK" read as a little-endian u32 */
-#define LZ_TRK_VERSION	 1u
+#define LZ_TRK_VERSION	 2u
 #define LZ_TRK_DIR	 "/run/lazyshm"
 #define LZ_TRK_TIMEOUT_S 5
 #define LZ_TRK_EPOCH_LEN 16
@@ -39,6 +42,7 @@ enum lz_trk_op {
 	LZ_TRK_LIST = 3,
 	LZ_TRK_EPOCH = 4,
 	LZ_TRK_STOP = 5,
+	LZ_TRK_REMOVED = 6,
 };
 
 struct lz_trk_msg {
@@ -49,6 +53,7 @@ struct lz_trk_msg {
 	uint32_t nr;
 	uint32_t pad;
 	uint8_t epoch[LZ_TRK_EPOCH_LEN];
+	uint64_t pino, start, end; /* REMOVED replies */
 };
 
 /* The socket's name for a tree whose root task's pidfd has inode @ino

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Incremental dumps of hugetlb 2M shared memory (with 4K anonymous shared
 # memory beside it): a pre-dump chain, each later iteration written in
-# huge-page units; eager and lazy restores byte-identical.
+# huge-page units (some of them dropped with MADV_DONTNEED before the next
+# pre-dump); eager and lazy restores byte-identical.
 # timeout: 240
 . "$(dirname "$0")/../lib/track.sh"
 trk_init
@@ -13,6 +14,9 @@ trk_predump 1
 trk_cmd write 3 $((SEED + 1))
 trk_predump 2 1
 trk_cmd write 3 $((SEED + 2))
+# written units whose huge pages are then dropped (MADV_DONTNEED): the
+# zap takes the entries that said "written" (the holder reports it)
+trk_cmd drop 2 $((SEED + 2))
 trk_predump 3 2
 trk_cmd write 3 $((SEED + 3))
 trk_dump 4 3

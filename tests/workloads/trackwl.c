@@ -21,6 +21,8 @@
  *                     0, or shmat), N units written through it
  *     punch N SEED    N units of every region removed (MADV_REMOVE; for
  *                     hugetlb, the huge page that holds the unit): holes
+ *     drop N SEED     the same units' page table entries dropped
+ *                     (MADV_DONTNEED): the content stays, unmapped here
  *     verify          every byte of every region against the model
  *     loop SECONDS    (bench) rewrite units in a loop; "OK <GiB/s>"
  */
@@ -157,7 +159,7 @@ static size_t page_of(const struct region *g)
 											   UNIT;
 }
 
-static int punch(long n, uint64_t seed, char *out, size_t len)
+static int punch(long n, uint64_t seed, int advice, char *out, size_t len)
 {
 	int r;
 	long i;
@@ -168,9 +170,9 @@ static int punch(long n, uint64_t seed, char *out, size_t len)
 
 		for (i = 0; i < n; i++) {
 			u = (rnd(&s) % (reg[r].len / UNIT)) & ~(psz / UNIT - 1);
-			if (madvise(reg[r].map + u * UNIT, psz, MADV_REMOVE))
-				return snprintf(out, len, "BAD MADV_REMOVE %s: %s", reg[r].kind, strerror(errno)), -1;
-			for (k = 0; k < psz / UNIT; k++)
+			if (madvise(reg[r].map + u * UNIT, psz, advice))
+				return snprintf(out, len, "BAD madvise %s: %s", reg[r].kind, strerror(errno)), -1;
+			for (k = 0; advice == MADV_REMOVE && k < psz / UNIT; k++)
 				reg[r].ver[u + k] = 0;
 		}
 	}
@@ -307,7 +309,9 @@ static void command(void)
 	else if (!strcmp(verb, "map"))
 		do_map(n, seed, out, sizeof(out));
 	else if (!strcmp(verb, "punch"))
-		punch(n, seed, out, sizeof(out));
+		punch(n, seed, MADV_REMOVE, out, sizeof(out));
+	else if (!strcmp(verb, "drop"))
+		punch(n, seed, MADV_DONTNEED, out, sizeof(out));
 	else if (!strcmp(verb, "verify"))
 		verify(out, sizeof(out));
 	else if (!strcmp(verb, "loop"))

@@ -6,16 +6,22 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Answer what @uffd has to say (non-blocking): 0, or -errno (then the
  * holder closes it, and the kernel answers the faults itself) */
 int lz_serve(int uffd, bool wp);
-/* Removed ranges whose protection is still to be turned off: how many */
-size_t lz_serve_pending(void);
-/* Retry them: 0, or -errno with the userfaultfd that failed in *@failed */
-int lz_serve_flush(int *failed);
-/* The userfaultfd of the first of them, or -1 */
-int lz_serve_first(void);
+struct lz_serve_stats {
+	unsigned long long minor, missing, events;
+};
+const struct lz_serve_stats *lz_serve_stats(void);
+/* The ranges removed since the last clear, in the tasks of their userfaultfds */
+struct lz_removed {
+	int uffd;
+	uint64_t start, end;
+};
+const struct lz_removed *lz_serve_removed(size_t *nr);
+void lz_serve_removed_clear(void);
 /* A userfaultfd is closed: forget its ranges */
 void lz_serve_forget(int uffd);
 

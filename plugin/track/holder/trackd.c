@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -118,6 +119,50 @@ static int do_add(int sk, struct lz_trk_msg *m, int *fds, int got)
 	return reply(sk, m, 0, NULL, 0);
 }
 
+/* Read what every userfaultfd has to say now: a client must see every
+ * removal raised before it came (its tasks are frozen by then) */
+static void drain(void)
+{
+	struct pollfd p;
+	size_t i = nr_held;
+
+	while (i-- > 0) {
+		p = (struct pollfd){ .fd = held[i].uffd, .events = POLLIN };
+		if (poll(&p, 1, 0) == 1 && (p.revents & POLLIN) && lz_serve(held[i].uffd, held[i].wp))
+			drop(i);
+	}
+}
+
+static uint64_t pidfd_ino(int pidfd)
+{
+	struct stat st;
+
+	return fstat(pidfd, &st) ? 0 : (uint64_t)st.st_ino;
+}
+
+/* The ranges removed since the last call, each with its task's pidfd inode */
+static int do_removed(int sk, struct lz_trk_msg *m)
+{
+	const struct lz_removed *r;
+	size_t n, i, j;
+
+	r = lz_serve_removed(&n);
+	m->nr = n;
+	if (reply(sk, m, 0, NULL, 0))
+		return -1;
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < nr_held && held[j].uffd != r[i].uffd; j++)
+			;
+		m->pino = j < nr_held ? pidfd_ino(held[j].pidfd) : 0;
+		m->start = r[i].start;
+		m->end = r[i].end;
+		if (reply(sk, m, 0, NULL, 0))
+			return -1;
+	}
+	lz_serve_removed_clear();
+	return 0;
+}
+
 /* One request: 1 to go on, 0 at the client's end or STOP, -1 on error */
 static int request(int sk)
 {
@@ -137,6 +182,8 @@ static int request(int sk)
 		ret = do_add(sk, &m, fds, got);
 	else if (m.op == LZ_TRK_LIST)
 		ret = do_list(sk, &m);
+	else if (m.op == LZ_TRK_REMOVED)
+		ret = do_removed(sk, &m);
 	else if (m.op == LZ_TRK_EPOCH) {
 		memcpy(epoch, m.epoch, sizeof(epoch));
 		ret = reply(sk, &m, 0, NULL, 0);
@@ -155,48 +202,13 @@ static int request(int sk)
 	return ret ? -1 : !stopping;
 }
 
-static void drop_uffd(int uffd)
-{
-	size_t i;
-
-	for (i = 0; i < nr_held; i++)
-		if (held[i].uffd == uffd) {
-			fprintf(stderr, "lazyshm-trackd: a removed range stays protected: its task is let go\n");
-			drop(i);
-			return;
-		}
-	lz_serve_forget(uffd);
-}
-
-/*
- * Turn the protection of removed ranges off (serve.c); with @wait, until
- * none is left (a client must not scan before), giving up on a task after
- * 2 s: without its userfaultfd the next dump writes what it maps in full.
- */
-static void settle(bool wait)
-{
-	int tries = 0, failed;
-
-	while (lz_serve_pending()) {
-		if (lz_serve_flush(&failed))
-			drop_uffd(failed);
-		else if (!wait || !lz_serve_pending())
-			break;
-		else if (++tries > 2000)
-			while (lz_serve_pending())
-				drop_uffd(lz_serve_flush(&failed) ? failed : lz_serve_first());
-		else
-			usleep(1000);
-	}
-}
-
 static void serve(int lsk)
 {
 	int sk = accept4(lsk, NULL, NULL, SOCK_CLOEXEC);
 
 	if (sk < 0)
 		return;
-	settle(true);
+	drain();
 	if (peer_ok(sk))
 		while (request(sk) > 0)
 			;
@@ -233,14 +245,13 @@ static int run(int lsk)
 			p[i + 1] = (struct pollfd){ .fd = held[i].pidfd, .events = POLLIN };
 			p[nr_held + 1 + i] = (struct pollfd){ .fd = held[i].uffd, .events = POLLIN };
 		}
-		if (poll(p, 2 * nr_held + 1, lz_serve_pending() ? 1 : -1) < 0) {
+		if (poll(p, 2 * nr_held + 1, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			return 1;
 		}
 		if (!prune(p) && ever)
 			break;
-		settle(false);
 		if (p[0].revents & POLLIN)
 			serve(lsk);
 		ever |= nr_held > 0;
@@ -303,6 +314,9 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	ret = run(3);
 	close(3);
+	if (lz_serve_stats()->minor + lz_serve_stats()->missing + lz_serve_stats()->events)
+		fprintf(stderr, "lazyshm-trackd: answered %llu minor faults, %llu missing faults, %llu events\n",
+			lz_serve_stats()->minor, lz_serve_stats()->missing, lz_serve_stats()->events);
 	if (unlink(argv[1]) && errno != ENOENT)
 		fprintf(stderr, "lazyshm-trackd: can't remove %s: %s\n", argv[1], strerror(errno));
 	remove_restored(argv[1]);
