@@ -7,10 +7,15 @@
 #    "Unfreezing tasks" in dump.log), full against incremental.
 #  - write loop: a loop rewriting every page of 1 GiB, GiB/s without and
 #    with the tracking, after its first write to each page.
+#  - after a lazy restore: 1 GiB dumped with tracking, restored lazily with
+#    and without --track-mem, 1% rewritten, then pre-dumped on the restore's
+#    images: how long the tasks stay frozen and how many bytes of pages the
+#    pre-dump writes (tracked: the 1%; untracked: everything).
 # Targets: freeze >= 10x shorter at 4 GiB; the loop <= 10% slower.
 #
 #   TRACK_SIZES=1G,4G   sizes of the freeze benchmark ("" skips it)
 #   TRACK_LOOP=1        the write loop benchmark (0 skips it)
+#   TRACK_RESTORE=1     the dump after a lazy restore (0 skips it)
 #   TRACK_REPS=3        repetitions of each measure (medians)
 # Writes $OUT/track.json (OUT: build/bench) and prints a summary.
 set -uo pipefail
@@ -74,6 +79,7 @@ wl_start() {
 	rm -rf "$TW" && mkdir -p -m 0700 "$TW" "$LAZYSHM_TRACK_DIR"
 	setsid unshare --ipc "$WL" --dir "$TW" --kinds anon --size-mb "$1" --holes 0 </dev/null >"$TW/wl.log" 2>&1 &
 	WP=$!
+	disown "$WP" # a dump may kill it: no job notice
 	while [ ! -e "$TW/ready" ]; do
 		kill -0 "$WP" 2>/dev/null || tdie "workload failed: $(cat "$TW/wl.log")"
 		sleep 0.05
@@ -158,12 +164,61 @@ bench_loop() {
 	echo "{\"bench\": \"track-loop\", \"untracked_gibs\": $plain, \"tracked_gibs\": $tracked}" >>"$OUT/track.jsonl"
 }
 
+# restore_lazy DIR ARGS...: DIR restored lazily (ARGS to the restore), the
+# daemon waited for; the restored root becomes the workload (WP)
+restore_lazy() {
+	local d=$1 lp
+	shift
+	"$CRIU" lazy-pages -D "$d" --libdir "$LIB" -v3 -o lazy.log -d --pidfile "$d/lazy.pid" ||
+		tdie "criu lazy-pages failed"
+	lp=$(cat "$d/lazy.pid")
+	"$CRIU" restore -D "$d" --libdir "$LIB" -v3 -o restore.log --shell-job -d --pidfile "$d/restored.pid" \
+		--lazy-pages "$@" </dev/null >/dev/null 2>&1 || { tail -5 "$d/restore.log"; tdie "criu restore failed"; }
+	WP=$(cat "$d/restored.pid")
+	while kill -0 "$lp" 2>/dev/null; do
+		sleep 0.05
+	done
+	grep -q "every lazily restored page is populated" "$d/lazy.log" || tdie "the lazy restore did not complete"
+}
+
+# One round: dumped with tracking, restored lazily (ARGS), 1% written, pre-dumped
+restore_round() {
+	local n=$((1024 * 256 / 100))
+	wl_start 1024
+	criu_run pre-dump "$TW/pre"
+	wl_cmd write "$n" 1
+	criu_run dump "$TW/img" --track-mem --prev-images-dir ../pre
+	WP=
+	restore_lazy "$TW/img" "$@"
+	wl_cmd write "$n" 2
+	criu_run pre-dump "$TW/after" --prev-images-dir ../img
+	R_MS=$(frozen "$TW/after")
+	R_BYTES=$(cat "$TW/after"/pages-*.img | wc -c)
+	wl_cmd verify
+	wl_stop
+}
+
+bench_restore() {
+	local tms tb ums ub
+	restore_round --track-mem
+	grep -q "the tree was restored from the parent images and tracked since" "$TW/after/dump.log" ||
+		tdie "the pre-dump after the tracked restore did not use it: $(grep 'track:' "$TW/after/dump.log" | head -3)"
+	tms=$R_MS tb=$R_BYTES
+	restore_round
+	ums=$R_MS ub=$R_BYTES
+	tlog "pre-dump after a lazy restore of 1 GiB, 1% written: frozen $tms ms / $tb bytes of pages tracked from" \
+		"the restore, $ums ms / $ub bytes untracked"
+	echo "{\"bench\": \"track-after-restore\", \"size\": \"1G\", \"tracked_ms\": $tms, \"tracked_bytes\": $tb," \
+		"\"untracked_ms\": $ums, \"untracked_bytes\": $ub}" >>"$OUT/track.jsonl"
+}
+
 mkdir -p "$OUT" && : >"$OUT/track.jsonl" || tdie "cannot write $OUT"
 IFS=, read -ra sizes <<<"$TRACK_SIZES"
 for s in "${sizes[@]}"; do
 	bench_freeze_size "$s"
 done
 [ "${TRACK_LOOP:-1}" = 1 ] && bench_loop
+[ "${TRACK_RESTORE:-1}" = 1 ] && bench_restore
 python3 - "$OUT/track.jsonl" <<'PY' >"$OUT/track.json" || tdie "cannot summarize"
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
@@ -171,6 +226,9 @@ for r in rows:
     if r["bench"] == "track-freeze":
         r["ratio"] = round(r["full_ms"] / r["incremental_ms"], 1) if r["incremental_ms"] else None
         r["target_met"] = r["size"] != "4G" or (r["ratio"] or 0) >= 10
+    elif r["bench"] == "track-after-restore":
+        r["freeze_ratio"] = round(r["untracked_ms"] / r["tracked_ms"], 1) if r["tracked_ms"] else None
+        r["bytes_ratio"] = round(r["untracked_bytes"] / r["tracked_bytes"], 1) if r["tracked_bytes"] else None
     else:
         r["slowdown_pct"] = round(100 * (1 - r["tracked_gibs"] / r["untracked_gibs"]), 1)
         r["target_met"] = r["slowdown_pct"] <= 10
@@ -179,6 +237,10 @@ for r in rows:
     if r["bench"] == "track-freeze":
         print(f"freeze {r['size']}: full {r['full_ms']} ms, incremental {r['incremental_ms']} ms, "
               f"ratio {r['ratio']}x", file=sys.stderr)
+    elif r["bench"] == "track-after-restore":
+        print(f"pre-dump after a lazy restore: {r['untracked_ms']} -> {r['tracked_ms']} ms frozen "
+              f"({r['freeze_ratio']}x), {r['untracked_bytes']} -> {r['tracked_bytes']} bytes "
+              f"({r['bytes_ratio']}x) with --track-mem", file=sys.stderr)
     else:
         print(f"write loop: {r['untracked_gibs']} -> {r['tracked_gibs']} GiB/s, "
               f"slowdown {r['slowdown_pct']}%", file=sys.stderr)
