@@ -3,7 +3,8 @@
 # killed (SIGKILL) in the middle of a remote post-copy
 # (tests/lib/remote-shm.sh), while the restored tasks fault pages in over
 # the link. The destination's daemon must fail with an error naming the
-# cause (the source closed the connection) and the restored tree must be
+# cause (the source closed the connection, or a request to it found the
+# socket broken) and the restored tree must be
 # killed (fail-stop): no task may report a result computed on pages that
 # never arrived. The source's tasks, released by the dead tracer, run on
 # with their own memory intact.
@@ -24,7 +25,7 @@ kill -9 "$RM_DUMP_PID" || lz_fail "criu dump was already gone"
 lz_log "killed the source's criu dump"
 
 lz_wait_gone "$(cat "$W/dst/lazy.pid")" 30 || lz_fail "the destination's daemon does not exit"
-WHY="remote: the pages of the dump's source cannot be had any more: .*(closed the connection|connection closed|Connection reset by peer)|The connection to the page server broke in the middle of a transfer \([^)]*\)|The page server closed the connection"
+WHY="remote: the pages of the dump's source cannot be had any more: .*(closed the connection|connection closed|Connection reset by peer|Broken pipe)|The connection to the page server broke in the middle of a transfer \([^)]*\)|The page server closed the connection"
 grep -qE "$WHY" "$W/dst/lazy.log" ||
 	lz_fail "lazy.log does not name the cause: $(grep -E 'Error|remote:' "$W/dst/lazy.log" | head -3)"
 rm_dst_tree_dead "$W" 10 || lz_fail "restored tasks survive the loss of the source"
