@@ -141,8 +141,17 @@ static int map_minor(int uffd, uint64_t addr, bool wp)
 	return ret == 1 ? -EINVAL : ret;
 }
 
+/* A full list lets the task go (-ENOSPC): its next dump is full */
 static int removed(int uffd, uint64_t start, uint64_t end)
 {
+	struct lz_removed *last = nr_rm ? &rm[nr_rm - 1] : NULL;
+
+	/* a run of removals (one madvise per page, or one range again) is one range */
+	if (last && last->uffd == uffd && start <= last->end && end >= last->start) {
+		last->start = start < last->start ? start : last->start;
+		last->end = end > last->end ? end : last->end;
+		return 0;
+	}
 	if (nr_rm == MAX_REMOVED)
 		return -ENOSPC;
 	rm[nr_rm++] = (struct lz_removed){ .uffd = uffd, .start = start, .end = end };
