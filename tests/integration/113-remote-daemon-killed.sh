@@ -11,12 +11,7 @@
 
 rm_require
 W=$(lz_workdir)
-rm_setup
-rm_throttle 100mbit
-rm_start_workload "$W" --kinds private --size-mb 128 --children 1 || lz_fail "workload did not start"
-rm_migrate "$W" 2
-kill -USR1 "$RM_ROOT" $(lz_descendants "$RM_ROOT") || lz_fail "cannot signal the restored tree"
-rm_wait_faults "$W" 50 30 || lz_fail "the restored tasks fault no pages in"
+rm_private_mid_transfer "$W"
 kill -9 "$(cat "$W/dst/lazy.pid")" || lz_fail "the daemon was already gone"
 lz_log "killed the destination's daemon after $(grep -cE '#PF' "$W/dst/lazy.log") faults"
 grep -q "Lazy pages transfer finished successfully" "$W/src/dump.log" &&

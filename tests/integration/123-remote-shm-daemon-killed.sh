@@ -12,12 +12,7 @@
 
 W=$(lz_workdir)
 rs_require "$W" 16
-rm_setup
-rm_throttle 100mbit
-rs_start "$W" 48 16
-rm_migrate "$W" $RS_TASKS
-rs_check_source "$W"
-rs_mid_transfer "$W"
+rs_mid_migration "$W"
 kill -9 "$(cat "$W/dst/lazy.pid")" || lz_fail "the daemon was already gone"
 lz_log "killed the destination's daemon"
 rm_dst_tree_dead "$W" 10 || lz_fail "restored tasks survive their daemon"

@@ -15,23 +15,13 @@
 
 W=$(lz_workdir)
 rs_require "$W" 16
-rm_setup
-rm_throttle 100mbit
-rs_start "$W" 48 16
-rm_migrate "$W" $RS_TASKS
-rs_check_source "$W"
-rs_mid_transfer "$W"
+rs_mid_migration "$W"
 kill -9 "$RM_DUMP_PID" || lz_fail "criu dump was already gone"
 lz_log "killed the source's criu dump"
 
-lz_wait_gone "$(cat "$W/dst/lazy.pid")" 30 || lz_fail "the destination's daemon does not exit"
 WHY="remote: the pages of the dump's source cannot be had any more: .*(closed the connection|connection closed|Connection reset by peer|Broken pipe)|The connection to the page server broke in the middle of a transfer \([^)]*\)|The page server closed the connection"
-grep -qE "$WHY" "$W/dst/lazy.log" ||
-	lz_fail "lazy.log does not name the cause: $(grep -E 'Error|remote:' "$W/dst/lazy.log" | head -3)"
-rm_dst_tree_dead "$W" 10 || lz_fail "restored tasks survive the loss of the source"
-rm_results_sound "$W"
+rm_dst_failed "$W" "$WHY" 30 "the loss of the source"
 grep -q "every lazily restored page is populated" "$W/dst/lazy.log" && lz_fail "the daemon claims full residency"
-lz_log "destination: $(grep -oE "$WHY" "$W/dst/lazy.log" | head -1); the tree was killed"
 
 for p in $RM_SRC_TASKS; do
 	lz_exited "$p" && lz_fail "source task $p died with its tracer"

@@ -85,3 +85,15 @@ rs_source_no_done() {
 		lz_fail "the source does not say its session failed: $(grep 'remote:' "$1/src/dump.log" | tail -3)"
 	lz_log "source: $(grep -oE 'remote: the session with .* ended without DONE' "$1/src/dump.log" | head -1)"
 }
+
+# rs_mid_migration W: the shared-memory workload of 123-125 migrated over a
+# 100 Mbit/s link, the source checked, the destination mid-transfer
+rs_mid_migration() {
+	local w=$1
+	rm_setup
+	rm_throttle 100mbit
+	rs_start "$w" 48 16
+	rm_migrate "$w" $RS_TASKS
+	rs_check_source "$w"
+	rs_mid_transfer "$w"
+}

@@ -62,10 +62,17 @@ _rm_teardown() {
 	! ip netns list | grep -qE "^($RM_NS_SRC|$RM_NS_DST)( |$)"
 }
 
+_rm_unmount_netns_dir() {
+	[ -n "$(ls -A /run/netns 2>/dev/null)" ] || ! mountpoint -q /run/netns || umount /run/netns
+}
+
 # rm_setup: the two namespaces, lo up in each, the veth pair between
 # them with RM_SRC_ADDR and RM_DST_ADDR; torn down at exit (after the
 # processes in them are killed: it is registered first, so it runs last).
 rm_setup() {
+	# the first `ip netns add` of a boot makes /run/netns a mount: undone
+	# at the end if this test made it and left no namespace in it
+	mountpoint -q /run/netns || lz_on_exit _rm_unmount_netns_dir
 	lz_on_exit _rm_teardown
 	ip netns add "$RM_NS_SRC" && ip netns add "$RM_NS_DST" || lz_fail "cannot create network namespaces"
 	ip link add "$RM_VETH_SRC" netns "$RM_NS_SRC" type veth peer name "$RM_VETH_DST" netns "$RM_NS_DST" ||
@@ -438,4 +445,52 @@ rc_to_destination() {
 rc_checkpoint_rc() {
 	lz_wait_file "$CT_W/checkpoint.rc" "$1" || lz_fail "runc checkpoint did not end"
 	cat "$CT_W/checkpoint.rc"
+}
+
+# rm_private_mid_transfer W: the private-memory workload of 113-115 (128 MiB,
+# one child) migrated over a 100 Mbit/s link, the restored tasks faulting
+# pages in (RM_DUMP_ARGS and RM_LAZY_ARGS as set by the caller)
+rm_private_mid_transfer() {
+	local w=$1
+	rm_setup
+	rm_throttle 100mbit
+	rm_start_workload "$w" --kinds private --size-mb 128 --children 1 || lz_fail "workload did not start"
+	rm_migrate "$w" 2
+	kill -USR1 "$RM_ROOT" $(lz_descendants "$RM_ROOT") || lz_fail "cannot signal the restored tree"
+	rm_wait_faults "$w" 50 30 || lz_fail "the restored tasks fault no pages in"
+}
+
+# rm_dst_failed W WHY SECONDS WHAT: the destination's daemon exits within
+# SECONDS, its log names the cause (WHY, an extended regexp), and the
+# restored tree is dead with no result computed on missing pages (WHAT:
+# what it lost, for the messages)
+rm_dst_failed() {
+	local w=$1 why=$2 secs=$3 what=$4
+	lz_wait_gone "$(cat "$w/dst/lazy.pid")" "$secs" || lz_fail "the destination's daemon does not notice $what"
+	grep -qE "$why" "$w/dst/lazy.log" ||
+		lz_fail "lazy.log does not name the cause: $(grep -E 'Error|remote:' "$w/dst/lazy.log" | head -3)"
+	rm_dst_tree_dead "$w" 10 || lz_fail "restored tasks survive $what"
+	rm_results_sound "$w"
+	lz_log "destination: $(grep -oE "$why" "$w/dst/lazy.log" | head -1 | cut -c1-200); the tree was killed"
+}
+
+# rm_source_left_stopped W NTASKS: after a migration that failed with
+# --lazy-pages-failure stop, the source's tasks are stopped (T) and do not
+# run (a SIGUSR1 gets no result), then run again on SIGCONT, their memory
+# intact
+rm_source_left_stopped() {
+	local w=$1 n=$2 p st
+	grep -q "leaving stopped the dumped tasks" "$w/src/dump.log" || lz_fail "dump.log does not say the tasks stay stopped"
+	sleep 1
+	for p in $RM_SRC_TASKS; do
+		st=$(ps -o stat= -p "$p" | cut -c1)
+		[ "$st" = T ] || lz_fail "source task $p is not stopped (state '$st')"
+	done
+	lz_log "source: its tasks are stopped (T)"
+	rm -f "$w/wl"/res.*
+	kill -USR1 $RM_SRC_TASKS
+	sleep 1
+	ls "$w/wl"/res.* >/dev/null 2>&1 && lz_fail "a stopped source task ran"
+	kill -CONT $RM_SRC_TASKS || lz_fail "cannot resume the stopped tasks"
+	rm_source_resumed "$w" "$n"
 }
