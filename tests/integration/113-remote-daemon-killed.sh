@@ -23,9 +23,10 @@ grep -q "the lazy-pages daemon is gone before every page was restored" "$W/dst/l
 lz_log "destination: the restored tree was killed"
 
 # how the source learns it depends on what it was doing when the
-# connection broke: waiting for a request, reading one, or splicing pages
-# into the socket (a short splice: CRIU prints the count and a stale errno)
-rm_dump_failed "$W" 60 "The lazy-pages daemon closed the connection before it said how the restore ended|Can.t read pagemap from socket: Connection reset by peer|Can.t send [0-9]+ bytes of pages to the socket: [0-9-]+"
+# connection broke: waiting for a request, reading one, sending the header
+# of an answer (a broken pipe), or splicing pages into the socket (a short
+# splice: CRIU prints the count and a stale errno)
+rm_dump_failed "$W" 60 "The lazy-pages daemon closed the connection before it said how the restore ended|Can.t read pagemap from socket: Connection reset by peer|Can.t send [0-9]+ bytes of pages to the socket: [0-9-]+|Can.t send PSI [0-9]+ to server: (Broken pipe|Connection reset by peer)"
 rm_source_resumed "$W" 2
 lz_lazy_ran
 lz_log "PASS"

@@ -21,7 +21,7 @@ grep -q "the lazy-pages daemon is gone before every page was restored" "$W/dst/l
 	lz_fail "lazy.log does not say why the tree was killed: $(tail -3 "$W/dst/lazy.log")"
 lz_log "destination: the restored tree was killed"
 
-rm_dump_failed "$W" 60 "The lazy-pages daemon closed the connection before it said how the restore ended|Can.t read pagemap from socket: Connection reset by peer"
+rm_dump_failed "$W" 60 "The lazy-pages daemon closed the connection before it said how the restore ended|Can.t read pagemap from socket: Connection reset by peer|Can.t send PSI [0-9]+ to server: (Broken pipe|Connection reset by peer)"
 rs_source_no_done "$W"
 rm_source_resumed "$W" $RS_TASKS
 lz_lazy_ran
