@@ -1,4 +1,20 @@
-# Helpers of tests/bench/run.sh (sourced; uses its variables and log/die/on_exit).
+# Helpers of tests/bench/run.sh and migrate.sh (sourced; uses their
+# variables). First what both need: their log lines (BENCH_TAG and T0 set
+# by the caller), failures, and the cleanup stack (on_exit CMD runs CMD at
+# exit, the last registered first).
+log() { printf '[%s %4ds] %s\n' "$BENCH_TAG" $(($(date +%s) - T0)) "$*"; }
+die() { log "FAIL: $*"; exit 1; }
+
+_CLEANUPS=()
+on_exit() { _CLEANUPS+=("$*"); }
+cleanup() {
+	local i
+	for ((i = ${#_CLEANUPS[@]} - 1; i >= 0; i--)); do
+		eval "${_CLEANUPS[$i]}" >/dev/null 2>&1 || true
+	done
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 # size_bytes 256M -> 268435456
 size_bytes() {

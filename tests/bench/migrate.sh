@@ -48,19 +48,7 @@ NS_SRC=lzbsrc-$$ NS_DST=lzbdst-$$ VETH_SRC=lzbs$$ VETH_DST=lzbd$$
 SRC_ADDR=10.202.0.1 DST_ADDR=10.202.0.2 PORT=27377 COPY_PORT=27399
 T0=$(date +%s)
 
-log() { printf '[migrate %4ds] %s\n' $(($(date +%s) - T0)) "$*"; }
-die() { log "FAIL: $*"; exit 1; }
-_CLEANUPS=()
-on_exit() { _CLEANUPS+=("$*"); }
-cleanup() {
-	local i
-	for ((i = ${#_CLEANUPS[@]} - 1; i >= 0; i--)); do
-		eval "${_CLEANUPS[$i]}" >/dev/null 2>&1 || true
-	done
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
+BENCH_TAG=migrate
 . "$TOP/tests/bench/lib.sh"
 . "$TOP/tests/bench/migrate-lib.sh"
 

@@ -52,20 +52,7 @@ REPS=${REPS:-3}
 MODES=${MODES:-eager,lazy,lazy-noval,cold-eager,cold-lazy,ws-eager,ws-lazy,ws-replay}
 T0=$(date +%s)
 
-log() { printf '[bench %4ds] %s\n' $(($(date +%s) - T0)) "$*"; }
-die() { log "FAIL: $*"; exit 1; }
-
-_CLEANUPS=()
-on_exit() { _CLEANUPS+=("$*"); }
-cleanup() {
-	local i
-	for ((i = ${#_CLEANUPS[@]} - 1; i >= 0; i--)); do
-		eval "${_CLEANUPS[$i]}" >/dev/null 2>&1 || true
-	done
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
+BENCH_TAG=bench
 . "$TOP/tests/bench/lib.sh"
 
 [ "$(id -u)" -eq 0 ] || die "needs root"
