@@ -35,12 +35,7 @@ trk_cmd write 50 2
 trk_predump 3 2
 trk_expect_full "$W/d3" memfd "not tracked since the parent images"
 trk_expect_full "$W/d3" sysv "not tracked since the parent images"
-trk_cmd write 50 3
-trk_predump 4 3
-trk_expect_incremental "$W/d4" memfd
-trk_cmd write 50 4
-trk_dump 5 4
-trk_restore_verify "$W/d5"
+trk_chain_recovers 3 memfd sysv
 rm -rf "$W"/d[1-5] "$W"/ready "$W"/done.*
 
 # 2. the holder of the restored tree is killed
@@ -61,11 +56,5 @@ lz_log "the tree runs on without its holder: $TANS"
 trk_predump 3 2
 trk_expect_full "$W/d3" memfd "holder of the tree is gone"
 trk_expect_full "$W/d3" sysv "holder of the tree is gone"
-trk_cmd write 50 3
-trk_predump 4 3
-trk_expect_incremental "$W/d4" memfd
-trk_expect_incremental "$W/d4" sysv
-trk_cmd write 50 4
-trk_dump 5 4
-trk_restore_verify "$W/d5"
+trk_chain_recovers 3 memfd sysv
 echo "1 passed, 0 failed"

@@ -25,12 +25,5 @@ for k in memfd sysv; do
 	[ -z "$(trk_written "$W/d3" $k)" ] || lz_fail "d3: $k incremental without tracking since the restore"
 	lz_log "d3: $(grep -Eo "track: $k shmid [0-9]* (will be|is) dumped in full: [^:]*" "$W/d3/dump.log" | tail -1)"
 done
-trk_cmd write 50 3
-trk_predump 4 3
-trk_expect_incremental "$W/d4" memfd
-trk_expect_incremental "$W/d4" sysv
-trk_cmd write 50 4
-trk_dump 5 4
-trk_expect_incremental "$W/d5" memfd
-trk_restore_verify "$W/d5"
+trk_chain_recovers 3 memfd sysv
 echo "1 passed, 0 failed"

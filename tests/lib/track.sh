@@ -120,3 +120,19 @@ trk_restore_verify() {
 	lz_lazy_done "$d" || lz_fail "lazy restore did not complete"
 	_lz_kill_listed "$d/restored.pid"
 }
+
+# trk_chain_recovers N KIND...: after the (full) iteration dN, the tracking
+# holds again: 50 units written, the pre-dump d(N+1) and, 50 more later,
+# the final dump d(N+2) are incremental for every KIND, and the chain
+# restores byte-identical, eagerly and lazily
+trk_chain_recovers() {
+	local n=$1 k
+	shift
+	trk_cmd write 50 "$n"
+	trk_predump $((n + 1)) "$n"
+	for k; do trk_expect_incremental "$W/d$((n + 1))" "$k"; done
+	trk_cmd write 50 $((n + 1))
+	trk_dump $((n + 2)) $((n + 1))
+	for k; do trk_expect_incremental "$W/d$((n + 2))" "$k"; done
+	trk_restore_verify "$W/d$((n + 2))"
+}
